@@ -1,0 +1,69 @@
+# The two quick-start commands are `make demo` and `make test`; every target sets itself up first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CDK := npx --no-install cdk
+STACK ?= GsmRftStack
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+# Node 20 still runs the pinned CLI; silence jsii's end-of-life banner so real output stays readable.
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+# The CLI caches account look-ups per access key; keep that cache inside the project.
+export CDK_HOME := $(CURDIR)/.cdk-home
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_CLI_NOTICES := false
+
+.PHONY: setup demo test synth deploy diff destroy lint format bench clean
+
+setup: $(STAMP) $(NODE_STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "==> installing Python dependencies into $(VENV)"
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	@echo "==> installing the pinned CDK CLI (npm ci)"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+demo: setup
+	@$(PY) -m data_prep gsm8k
+	@echo "==> cdk synth GsmRftStack (no AWS credentials needed)"
+	@$(CDK) synth GsmRftStack --quiet
+	@$(PY) -m rft.summary GsmRftStack
+
+test: setup
+	@$(PY) -m pytest
+
+synth: setup
+	$(CDK) synth $(STACK)
+
+deploy: setup
+	$(CDK) deploy $(STACK)
+
+diff: setup
+	$(CDK) diff $(STACK)
+
+destroy: setup
+	$(CDK) destroy $(STACK)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: setup
+	@for b in benchmarks/bench_*.py; do echo "==> $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf cdk.out build .cdk-home

@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+"""The CDK app: one stack per task in stacks/tasks.py, checked with cdk-nag's AwsSolutions pack."""
+
+from __future__ import annotations
+
+import sys
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from data_prep import DataPrepError
+from stacks.config import ConfigError
+from stacks.dependency_layer import LayerBuildError
+from stacks.rft_stack import build_task_stack
+from stacks.tasks import TASKS
+
+
+def main() -> None:
+    app = cdk.App()
+    try:
+        for task in TASKS:
+            build_task_stack(app, task)
+    except (ConfigError, DataPrepError, LayerBuildError) as error:
+        # A user mistake: say what to fix, no traceback, and fail the synth before anything deploys.
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""The built-in tasks, declared exactly the way a user declares their own (see docs/own-task.md).
+
+Defaults follow the public Bedrock samples where they were sound. GSM8K prompts are short, and
+`maxPromptLength` leaves room for the longest bundled question under data_prep's conservative
+3-characters-per-token estimate. Outputs are given more room than the samples' 750 tokens, which cut
+reasoning off before the final `####` line.
+"""
+
+from __future__ import annotations
+
+from stacks.task_spec import TaskSpec
+
+GSM8K = TaskSpec(
+    name="gsm8k",
+    stack_name="GsmRftStack",
+    description="grade-school math word problems, answer checked in code (RLVR)",
+    kind="rlvr",
+    hyperparameters={
+        "epochCount": 1,
+        "batchSize": 32,
+        "learningRate": 5e-5,
+        "trainingSamplePerPrompt": 4,
+        "evalInterval": 10,
+        "maxPromptLength": 512,
+        "inferenceMaxTokens": 2048,
+        "reasoningEffort": "low",
+    },
+    data={"source": "bundled", "seed": 13, "validationSize": 100},
+    reward_timeout_s=60,
+    reward_memory_mb=512,
+)
+
+TASKS: tuple[TaskSpec, ...] = (GSM8K,)
+
+
+def task_by_name(name: str) -> TaskSpec:
+    for task in TASKS:
+        if task.name == name:
+            return task
+    raise KeyError(f"Unknown task {name!r}; known tasks: {[t.name for t in TASKS]}")
