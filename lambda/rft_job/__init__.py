@@ -1,0 +1,9 @@
+"""Launches, keeps and stops the Bedrock reinforcement fine-tuning (RFT) job behind a CloudFormation
+custom resource.
+
+CloudFormation has no resource type for model customization jobs, and a job runs for hours while a
+custom resource may take at most one, so the resource only *launches* the job and returns; its
+physical id is the job name. `handler.on_event` is the entry point for
+`aws_cdk.custom_resources.Provider(on_event_handler=...)`. Parsing, naming and request building are
+pure modules so other tasks (FinQA, PandaLM) and the CDK app can reuse them without AWS.
+"""

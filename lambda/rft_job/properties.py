@@ -1,0 +1,190 @@
+"""The custom resource's properties: validated once, before any AWS call.
+
+CloudFormation passes every property as a string, so structured values (hyperparameters, tags)
+arrive as JSON text; an already-parsed mapping is accepted too, for callers that invoke the
+handler directly. Every problem is reported in one message naming the property and the fix, because
+the only place a user sees it is a CloudFormation event line.
+
+The patterns are the ones Bedrock's API enforces (botocore's `bedrock` model, pinned by a test), so
+a value rejected here would have been rejected by the service, only later and less clearly.
+"""
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rft_job.hyperparameters import HyperParameterError, HyperParameterValue, parse_hyperparameters
+
+S3_URI_PATTERN = (
+    r"s3://[a-z0-9][-.a-z0-9]{1,61}[a-z0-9](?:/[-!_*'().a-z0-9A-Z]+(?:/[-!_*'().a-z0-9A-Z]+)*)?/?"
+)
+ROLE_ARN_PATTERN = r"arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+"
+LAMBDA_ARN_PATTERN = (
+    r"arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{2}(-gov)?-[a-z]+-\d{1}:\d{12}:function:[a-zA-Z0-9-_\.]+"
+    r"(:(\$LATEST|[a-zA-Z0-9-_]+))?"
+)
+TAG_PATTERN = r"[a-zA-Z0-9\s._:/=+@-]*"
+TAG_KEY_MAX, TAG_VALUE_MAX, TAGS_MAX = 128, 256, 200
+
+# The job carries a fingerprint of its definition in this tag so an Update can tell whether the
+# running job already matches the requested properties (see handler.on_update).
+DEFINITION_TAG_KEY = "rft:job-definition"
+
+REQUIRED = (
+    "JobNamePrefix",
+    "BaseModelIdentifier",
+    "RoleArn",
+    "TrainingDataUri",
+    "OutputDataUri",
+    "GraderLambdaArn",
+)
+OPTIONAL = ("ValidationDataUri", "HyperParameters", "Tags")
+# Added by CloudFormation / the Provider framework, not by the user.
+IGNORED = ("ServiceToken",)
+
+
+class PropertyError(ValueError):
+    """The resource properties cannot launch a job; the message lists every problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("Invalid RFT job properties: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class JobProperties:
+    """Everything needed to launch one RFT job, already converted to the API's types."""
+
+    job_name_prefix: str
+    base_model_identifier: str
+    role_arn: str
+    training_data_uri: str
+    validation_data_uri: str | None
+    output_data_uri: str
+    grader_lambda_arn: str
+    hyper_parameters: dict[str, HyperParameterValue] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def definition(self) -> dict[str, Any]:
+        """The properties whose change needs a new job. Role, tags and name prefix are not among
+        them: they do not change what is trained, and restarting hours of training for them would
+        waste it."""
+        return {
+            "baseModelIdentifier": self.base_model_identifier,
+            "trainingDataUri": self.training_data_uri,
+            "validationDataUri": self.validation_data_uri,
+            "outputDataUri": self.output_data_uri,
+            "graderLambdaArn": self.grader_lambda_arn,
+            "hyperParameters": self.hyper_parameters,
+        }
+
+    def fingerprint(self) -> str:
+        """A short, order-independent digest of `definition()`, small enough for a tag value."""
+        canonical = json.dumps(self.definition(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def parse_properties(raw: Mapping[str, Any] | None) -> JobProperties:
+    """Validate and convert CloudFormation's `ResourceProperties`, raising `PropertyError`."""
+    raw = raw or {}
+    problems: list[str] = []
+
+    unknown = sorted(set(raw) - set(REQUIRED) - set(OPTIONAL) - set(IGNORED))
+    if unknown:
+        problems.append(
+            f"unknown properties {', '.join(unknown)}; valid ones are {', '.join(REQUIRED + OPTIONAL)}"
+        )
+
+    text = {name: _text(raw.get(name)) for name in (*REQUIRED, "ValidationDataUri")}
+    missing = [name for name in REQUIRED if not text[name]]
+    if missing:
+        problems.append(f"missing required properties {', '.join(missing)}")
+
+    _check_pattern(
+        problems, "TrainingDataUri", text["TrainingDataUri"], S3_URI_PATTERN, "an s3://bucket/key URI"
+    )
+    _check_pattern(
+        problems, "OutputDataUri", text["OutputDataUri"], S3_URI_PATTERN, "an s3://bucket/prefix/ URI"
+    )
+    _check_pattern(
+        problems, "ValidationDataUri", text["ValidationDataUri"], S3_URI_PATTERN, "an s3:// URI or ''"
+    )
+    _check_pattern(problems, "RoleArn", text["RoleArn"], ROLE_ARN_PATTERN, "an IAM role ARN")
+    _check_pattern(
+        problems, "GraderLambdaArn", text["GraderLambdaArn"], LAMBDA_ARN_PATTERN, "a Lambda function ARN"
+    )
+
+    hyper_parameters = _parse_hyperparameters(raw.get("HyperParameters"), problems)
+    tags = _parse_tags(raw.get("Tags"), problems)
+
+    if problems:
+        raise PropertyError(problems)
+    return JobProperties(
+        job_name_prefix=text["JobNamePrefix"],
+        base_model_identifier=text["BaseModelIdentifier"],
+        role_arn=text["RoleArn"],
+        training_data_uri=text["TrainingDataUri"],
+        validation_data_uri=text["ValidationDataUri"] or None,
+        output_data_uri=text["OutputDataUri"],
+        grader_lambda_arn=text["GraderLambdaArn"],
+        hyper_parameters=hyper_parameters,
+        tags=tags,
+    )
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else "" if value is None else str(value).strip()
+
+
+def _check_pattern(problems: list[str], name: str, value: str, pattern: str, expected: str) -> None:
+    if value and not re.fullmatch(pattern, value):
+        problems.append(f"{name} {value!r} is not {expected}")
+
+
+def _json_object(name: str, value: Any, problems: list[str]) -> Mapping[str, Any]:
+    """Parse a JSON-object property; an absent or empty value means `{}`."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return {}
+    if isinstance(value, Mapping):
+        return value
+    try:
+        parsed = json.loads(value)
+    except (TypeError, ValueError) as error:
+        problems.append(f"{name} is not valid JSON ({error}); pass a JSON object such as '{{}}'")
+        return {}
+    if not isinstance(parsed, dict):
+        problems.append(f"{name} must be a JSON object, not {type(parsed).__name__}")
+        return {}
+    return parsed
+
+
+def _parse_hyperparameters(value: Any, problems: list[str]) -> dict[str, HyperParameterValue]:
+    try:
+        return parse_hyperparameters(_json_object("HyperParameters", value, problems))
+    except HyperParameterError as error:
+        problems.extend(f"HyperParameters: {problem}" for problem in error.problems)
+        return {}
+
+
+def _parse_tags(value: Any, problems: list[str]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for key, tag_value in _json_object("Tags", value, problems).items():
+        if not isinstance(tag_value, str):
+            problems.append(f"Tags value for {key!r} must be a string, not {tag_value!r}")
+        elif not 1 <= len(key) <= TAG_KEY_MAX or not re.fullmatch(TAG_PATTERN, key):
+            problems.append(f"Tags key {key!r} must be 1-{TAG_KEY_MAX} letters, digits, spaces or ._:/=+@-")
+        elif key.lower().startswith("aws:") or key == DEFINITION_TAG_KEY:
+            problems.append(f"Tags key {key!r} is reserved; choose another key")
+        elif len(tag_value) > TAG_VALUE_MAX or not re.fullmatch(TAG_PATTERN, tag_value):
+            problems.append(
+                f"Tags value for {key!r} must be at most {TAG_VALUE_MAX} letters, digits, spaces or ._:/=+@-"
+            )
+        else:
+            tags[key] = tag_value
+    # One slot is taken by the definition tag.
+    if len(tags) >= TAGS_MAX:
+        problems.append(f"Tags has {len(tags)} entries; Bedrock allows at most {TAGS_MAX - 1} here")
+    return tags

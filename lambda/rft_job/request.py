@@ -1,0 +1,41 @@
+"""The `CreateModelCustomizationJob` request for an RFT job, built without touching AWS.
+
+Kept pure so the exact request can be asserted in tests (moto drops `customizationConfig`) and
+reused by anything else that launches RFT jobs.
+"""
+
+from typing import Any
+
+from rft_job.naming import JobNames
+from rft_job.properties import DEFINITION_TAG_KEY, JobProperties
+
+CUSTOMIZATION_TYPE = "REINFORCEMENT_FINE_TUNING"
+
+
+def create_job_request(props: JobProperties, names: JobNames) -> dict[str, Any]:
+    """Keyword arguments for `bedrock.create_model_customization_job`."""
+    request: dict[str, Any] = {
+        "jobName": names.job_name,
+        "customModelName": names.custom_model_name,
+        "clientRequestToken": names.client_request_token,
+        "roleArn": props.role_arn,
+        "baseModelIdentifier": props.base_model_identifier,
+        "customizationType": CUSTOMIZATION_TYPE,
+        "trainingDataConfig": {"s3Uri": props.training_data_uri},
+        "outputDataConfig": {"s3Uri": props.output_data_uri},
+        "customizationConfig": {
+            "rftConfig": {
+                "graderConfig": {"lambdaGrader": {"lambdaArn": props.grader_lambda_arn}},
+                "hyperParameters": dict(props.hyper_parameters),
+            }
+        },
+        "jobTags": _tag_list({**props.tags, DEFINITION_TAG_KEY: props.fingerprint()}),
+        "customModelTags": _tag_list(props.tags),
+    }
+    if props.validation_data_uri:
+        request["validationDataConfig"] = {"validators": [{"s3Uri": props.validation_data_uri}]}
+    return request
+
+
+def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"key": key, "value": value} for key, value in sorted(tags.items())]
