@@ -24,7 +24,8 @@ def main() -> None:
         # A user mistake: say what to fix, no traceback, and fail the synth before anything deploys.
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
-    cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
+    # Unacknowledged findings fail the synth (cdk-nag v3 runs as a CDK policy-validation plugin).
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
     app.synth()
 
 

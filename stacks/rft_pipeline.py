@@ -285,7 +285,12 @@ class RftPipeline(Construct):
         )
         role.add_to_policy(
             iam.PolicyStatement(
-                actions=["bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob"],
+                # ListTagsForResource reads the job's definition tag: a rolled-back update keeps the running job.
+                actions=[
+                    "bedrock:GetModelCustomizationJob",
+                    "bedrock:StopModelCustomizationJob",
+                    "bedrock:ListTagsForResource",
+                ],
                 resources=[job_arns],
             )
         )

@@ -1,0 +1,67 @@
+"""The real, pinned CDK CLI synthesizes offline with no AWS credentials, and fails cleanly on bad data."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CDK = [str(REPO_ROOT / "node_modules" / ".bin" / "cdk")]
+
+pytestmark = pytest.mark.slow
+
+
+def run_cdk(*args: str, outdir: Path) -> subprocess.CompletedProcess[str]:
+    if not Path(CDK[0]).exists():
+        pytest.fail("node_modules/.bin/cdk is missing: run `make setup` (make test does it for you)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        CDK_HOME=str(outdir / ".cdk-home"),
+        AWS_CONFIG_FILE=str(outdir / "no-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(outdir / "no-credentials"),
+        AWS_EC2_METADATA_DISABLED="true",
+        JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="1",
+        JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION="1",
+        CDK_DISABLE_VERSION_CHECK="1",
+    )
+    return subprocess.run(
+        [*CDK, *args, "--output", str(outdir / "cdk.out"), "--no-notices"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_cdk_synth_gsm_stack_offline_without_credentials(tmp_path):
+    result = run_cdk("synth", "GsmRftStack", "--quiet", outdir=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    template = json.loads((tmp_path / "cdk.out" / "GsmRftStack.template.json").read_text())
+    types = {r["Type"] for r in template["Resources"].values()}
+    assert {"AWS::S3::Bucket", "AWS::Lambda::Function", "AWS::IAM::Role", "Custom::BedrockRftJob"} <= types
+
+
+def test_invalid_data_fails_synth_with_the_rule_and_no_traceback(tmp_path):
+    # A limit no GSM8K prompt fits: the job would fail hours later; the synth must fail now.
+    data = REPO_ROOT / "build" / "data" / "gsm8k"
+    backup = tmp_path / "data-backup"
+    if data.exists():
+        shutil.copytree(data, backup)
+    try:
+        result = run_cdk(
+            "synth", "GsmRftStack", "--quiet", "-c", "rft:gsm8k:maxPromptLength=20", outdir=tmp_path
+        )
+    finally:
+        if backup.exists():
+            shutil.rmtree(data, ignore_errors=True)
+            shutil.copytree(backup, data)
+    assert result.returncode != 0
+    assert "error:" in result.stderr and "maxPromptLength" in result.stderr
+    assert "Traceback" not in result.stderr
