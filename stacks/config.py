@@ -11,6 +11,7 @@ overrides such as `-c rft:gsm8k:epochCount=2` (which arrive as strings from the 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +60,7 @@ class RftConfig:
     launch_job: bool
     destroy_data_on_delete: bool
     log_retention_days: int
+    notification_email: str
     hyperparameters: dict[str, Any]
     data_options: dict[str, Any]
     settings: dict[str, Any]
@@ -107,6 +109,7 @@ def load_config(task: TaskSpec, get_context: Callable[[str], Any]) -> RftConfig:
             get_context("rft:destroyDataOnDelete"), "rft:destroyDataOnDelete", default=True
         ),
         log_retention_days=_as_int(get_context("rft:logRetentionDays") or 30, "rft:logRetentionDays"),
+        notification_email=_email(get_context("rft:notificationEmail")),
         hyperparameters=validate_hyperparameters(hyperparameters, task.name),
         data_options=_data_options(data, task.name),
         settings=settings,
@@ -164,6 +167,15 @@ def _data_options(values: Mapping[str, Any], task_name: str) -> dict[str, Any]:
             _as_int(raw, key) if kind is int else _as_float(raw, key) if kind is float else str(raw)
         )
     return options
+
+
+def _email(raw: Any) -> str:
+    email = str(raw or "").strip()
+    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        raise ConfigError(
+            f"rft:notificationEmail {email!r} is not an email address; set it in cdk.json or leave it empty."
+        )
+    return email
 
 
 def _as_bool(raw: Any, key: str, *, default: bool) -> bool:

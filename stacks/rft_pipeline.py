@@ -15,11 +15,16 @@ import re
 from pathlib import Path
 
 from aws_cdk import Acknowledgment, CustomResource, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
@@ -114,6 +119,9 @@ class RftPipeline(Construct):
 
         # 5. The job, launched by a custom resource (there is no CloudFormation type for it).
         self.job: CustomResource | None = self._job(stack) if config.launch_job else None
+
+        # 6. Job state changes (started, completed, failed, stopped) to an encrypted topic.
+        self.job_events_topic = self._job_notifications(stack)
 
     # -- 2 -------------------------------------------------------------------------------------------
     def _output_bucket(self) -> s3.Bucket:
@@ -361,6 +369,48 @@ class RftPipeline(Construct):
                 "Tags": json.dumps(tags, sort_keys=True),
             },
         )
+
+    # -- 6 -------------------------------------------------------------------------------------------
+    def _job_notifications(self, stack: Stack) -> sns.Topic:
+        """Nobody watches a multi-hour job: EventBridge tells a topic (and optionally an inbox) when it ends."""
+        # EventBridge can only publish to a topic encrypted with a customer managed key it may use.
+        key = kms.Key(
+            self,
+            "NotificationsKey",
+            description=f"Encrypts the {self.task.name} RFT job-event topic",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )
+        topic = sns.Topic(
+            self,
+            "JobEvents",
+            display_name=f"Bedrock RFT job events ({stack.stack_name})",
+            master_key=key,
+            enforce_ssl=True,
+        )
+        if self.config.notification_email:
+            topic.add_subscription(subscriptions.EmailSubscription(self.config.notification_email))
+        events.Rule(
+            self,
+            "JobStateChange",
+            description=f"State changes of the RFT jobs launched by {stack.stack_name}",
+            event_pattern=events.EventPattern(
+                source=["aws.bedrock"],
+                detail_type=["Model Customization Job State Change"],
+                # Every job this stack launches (replacements included) is named `<prefix>-<hash>`.
+                detail={"jobName": [{"prefix": f"{job_name_prefix(stack.stack_name)}-"}]},
+            ),
+            targets=[targets.SnsTopic(topic)],
+        )
+        return topic
 
 
 _RETENTION = {

@@ -47,6 +47,12 @@ class RftStack(Stack):
         CfnOutput(self, "RewardFunctionArn", value=p.reward_function.function_arn)
         CfnOutput(self, "TrainingDataUri", value=p.training_data.s3_object_url)
         CfnOutput(self, "BedrockServiceRoleArn", value=p.service_role.role_arn)
+        CfnOutput(
+            self,
+            "JobEventsTopicArn",
+            value=p.job_events_topic.topic_arn,
+            description="Job state changes (subscribe, or set rft:notificationEmail in cdk.json)",
+        )
         if p.job is not None:
             CfnOutput(self, "JobName", value=p.job.ref, description="Bedrock model customization job name")
             CfnOutput(self, "JobArn", value=p.job.get_att_string("JobArn"))

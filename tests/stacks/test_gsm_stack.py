@@ -213,3 +213,35 @@ def test_bad_configuration_fails_synth_with_the_fix(synth, override, message):
 
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(".", r"\.")):
         synth(**override)
+
+
+def test_job_state_changes_reach_an_encrypted_topic(synth):
+    t = synth()
+    rule = only(t, "AWS::Events::Rule")["Properties"]
+    assert rule["EventPattern"] == {
+        "source": ["aws.bedrock"],
+        "detail-type": ["Model Customization Job State Change"],
+        "detail": {"jobName": [{"prefix": "gsmrftstack-"}]},
+    }
+    topic_id, topic = next(iter(resources(t, "AWS::SNS::Topic").items()))
+    assert rule["Targets"][0]["Arn"] == {"Ref": topic_id}
+    assert "KmsMasterKeyId" in topic["Properties"]
+    key = only(t, "AWS::KMS::Key")["Properties"]
+    assert key["EnableKeyRotation"] is True
+    events_statement = next(
+        s for s in key["KeyPolicy"]["Statement"] if s.get("Principal") == {"Service": "events.amazonaws.com"}
+    )
+    assert events_statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert not resources(t, "AWS::SNS::Subscription"), "no email unless configured"
+    assert "JobEventsTopicArn" in t.find_outputs("*")
+
+
+def test_notification_email_from_context_subscribes_and_bad_email_is_refused(synth):
+    t = synth(**{"rft:notificationEmail": "ml-team@example.com"})
+    t.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ml-team@example.com"}
+    )
+    from stacks.config import ConfigError
+
+    with pytest.raises(ConfigError, match="is not an email address"):
+        synth(**{"rft:notificationEmail": "not-an-email"})
