@@ -1,0 +1,1 @@
+"""GSM8K reward Lambda: `gsm8k_reward.handler.lambda_handler`."""

@@ -1,0 +1,218 @@
+"""The reward Lambda handler factory: write only a scorer, get a contract-safe handler.
+
+Every guarantee of the contract lives in `RewardHandler`, for both kinds of scorer:
+
+* exactly one result per input sample, in input order, with the sample's own id (null when it
+  has none; never invented or reused);
+* a bad sample, a scorer that raises and a scorer that returns garbage cost that sample a score
+  of 0 and a metric saying why, never the batch (a failed batch is retried by Bedrock and then
+  fails the whole job);
+* a non-list event is logged and answered with `[]`;
+* scores are finite floats in [0, 1];
+* one EMF blob per batch and structured logs that never contain sample text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from rft_reward.samples import SAMPLE_ERROR_REASONS, Sample, SampleError, parse_sample
+from rft_reward.scores import (
+    INTERNAL_ERROR,
+    INVALID_SCORE,
+    SCORER_ERROR,
+    Score,
+    check_score,
+    failed,
+    to_result,
+)
+from rft_reward.telemetry import describe_exception, loggable_id, make_logger, make_metrics
+
+ScoreFn = Callable[[str, Any, Sample], "Score | float"]
+BatchScoreFn = Callable[[list[Sample], Any], "Sequence[Score | float]"]
+
+_LAMBDA_CONTEXT_FIELDS = ("function_name", "memory_limit_in_mb", "invoked_function_arn", "aws_request_id")
+
+
+def _is_lambda_context(context: Any) -> bool:
+    """Powertools' context injection needs these fields; a local run often passes None."""
+    return context is not None and all(hasattr(context, name) for name in _LAMBDA_CONTEXT_FIELDS)
+
+
+class RewardHandler:
+    """A Lambda entry point `handler(event, context)` for one reward task.
+
+    Build it with `make_handler` (a per-sample scorer) or `make_batch_handler` (a scorer that
+    needs the whole batch, such as concurrent judge calls). `logger` and `metrics` are exposed so
+    a batch scorer can add its own figures (judge latency) to the same EMF blob.
+    """
+
+    def __init__(
+        self,
+        *,
+        task: str,
+        score_fn: ScoreFn | None = None,
+        score_batch_fn: BatchScoreFn | None = None,
+        require_reference: bool = True,
+    ) -> None:
+        if (score_fn is None) == (score_batch_fn is None):
+            raise TypeError("give exactly one of score_fn or score_batch_fn")
+        self.task = task
+        self.require_reference = require_reference
+        self.logger = make_logger(task)
+        self.metrics = make_metrics(task)
+        self._score_fn = score_fn
+        # A per-sample scorer runs behind the same batch step, so every guarantee lives in one path.
+        self._score_batch_fn: BatchScoreFn = score_batch_fn or self._score_each
+        # log_event=False is explicit so POWERTOOLS_LOGGER_LOG_EVENT can never print an event.
+        self._metered = self.metrics.log_metrics(self._handle)
+        self._in_lambda = self.logger.inject_lambda_context(self._metered, log_event=False, clear_state=True)
+
+    def __call__(self, event: Any, context: Any = None) -> list[dict[str, Any]]:
+        if _is_lambda_context(context):
+            return self._in_lambda(event, context)
+        self.logger.clear_state()  # no stale request id from an earlier invocation
+        return self._metered(event, context)
+
+    # -- the batch ----------------------------------------------------------------------------
+
+    def _handle(self, event: Any, context: Any) -> list[dict[str, Any]]:
+        try:
+            return self._score_event(event, context)
+        except Exception as exc:  # a bug in this package; still never fail the batch
+            self.logger.error("Reward handler failed; every sample scores 0", extra=describe_exception(exc))
+            return self._all_failed(event)
+
+    def _score_event(self, event: Any, context: Any) -> list[dict[str, Any]]:
+        if not isinstance(event, list):
+            self.logger.error(
+                "Reward event must be a JSON array of samples; returning no results",
+                extra={"event_type": type(event).__name__},
+            )
+            self.metrics.add_metric(name="InvalidEvents", unit=MetricUnit.Count, value=1)
+            return []
+        ids: list[Any] = []
+        slots: list[Sample | Score] = []
+        for item in event:
+            sample_id = item.get("id") if isinstance(item, dict) else None
+            ids.append(sample_id)
+            try:
+                slots.append(parse_sample(item, require_reference=self.require_reference))
+            except SampleError as err:
+                self.logger.warning(
+                    "Bad sample scores 0",
+                    extra={"sample_id": loggable_id(sample_id), "reason": err.reason, "detail": err.detail},
+                )
+                slots.append(failed(err.reason))
+        samples = [slot for slot in slots if isinstance(slot, Sample)]
+        raw_scores = iter(self._score_samples(samples, context))
+        scores: list[Score] = []
+        for sample_id, slot in zip(ids, slots, strict=True):
+            score = slot if isinstance(slot, Score) else self._checked(next(raw_scores), sample_id)
+            scores.append(score)
+            if score.note is not None:
+                self.logger.debug(
+                    "Sample scored", extra={"sample_id": loggable_id(sample_id), "note": score.note}
+                )
+        self._record_batch(scores)
+        return [to_result(sample_id, score) for sample_id, score in zip(ids, scores, strict=True)]
+
+    def _score_samples(self, samples: list[Sample], context: Any) -> list[Any]:
+        if not samples:
+            return []
+        try:
+            raw = list(self._score_batch_fn(samples, context))
+        except Exception as exc:
+            self.logger.error(
+                "Batch scorer raised; every sample in the batch scores 0", extra=describe_exception(exc)
+            )
+            return [failed(SCORER_ERROR, "batch scorer raised")] * len(samples)
+        if len(raw) != len(samples):
+            self.logger.error(
+                "Batch scorer returned the wrong number of scores; every sample in the batch scores 0",
+                extra={"expected": len(samples), "returned": len(raw)},
+            )
+            return [failed(SCORER_ERROR, "batch scorer returned the wrong number of scores")] * len(samples)
+        return raw
+
+    def _score_each(self, samples: list[Sample], context: Any) -> list[Any]:
+        """The batch step for a per-sample scorer: one raising sample costs only itself."""
+        assert self._score_fn is not None
+        results: list[Any] = []
+        for sample in samples:
+            try:
+                results.append(self._score_fn(sample.response_text, sample.reference, sample))
+            except Exception as exc:
+                self.logger.error(
+                    "Scorer raised; sample scores 0",
+                    extra={"sample_id": loggable_id(sample.id), **describe_exception(exc)},
+                )
+                results.append(failed(SCORER_ERROR, f"scorer raised {type(exc).__name__}"))
+        return results
+
+    def _checked(self, raw: Any, sample_id: Any) -> Score:
+        score = check_score(raw)
+        if INVALID_SCORE in score.metrics:
+            self.logger.error(
+                "Scorer returned an invalid score; sample scores 0",
+                extra={"sample_id": loggable_id(sample_id), "note": score.note},
+            )
+        return score
+
+    # -- observability ------------------------------------------------------------------------
+
+    def _record_batch(self, scores: list[Score]) -> None:
+        """One EMF blob per batch (flushed by log_metrics) and one summary log line."""
+        counts = {
+            "BatchSize": len(scores),
+            "FormatFailures": sum(1 for s in scores if not s.format_ok),
+            "BadSamples": sum(1 for s in scores if _is_bad_sample(s)),
+            "ScorerErrors": sum(1 for s in scores if SCORER_ERROR in s.metrics),
+            "InvalidScores": sum(1 for s in scores if INVALID_SCORE in s.metrics),
+        }
+        for name, value in counts.items():
+            self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        summary: dict[str, Any] = dict(counts)
+        if scores:
+            mean = sum(s.value for s in scores) / len(scores)
+            self.metrics.add_metric(name="MeanReward", unit=MetricUnit.NoUnit, value=mean)
+            summary["MeanReward"] = round(mean, 6)
+        self.logger.info("Scored reward batch", extra=summary)
+
+    def _all_failed(self, event: Any) -> list[dict[str, Any]]:
+        """Last resort after an internal error: zero for every sample, ids preserved."""
+        if not isinstance(event, list):
+            return []
+        self.metrics.add_metric(name="InternalErrors", unit=MetricUnit.Count, value=1)
+        score = failed(INTERNAL_ERROR)
+        return [to_result(item.get("id") if isinstance(item, dict) else None, score) for item in event]
+
+
+def _is_bad_sample(score: Score) -> bool:
+    return any(reason in score.metrics for reason in SAMPLE_ERROR_REASONS)
+
+
+def make_handler(score_fn: ScoreFn, *, task: str, require_reference: bool = True) -> RewardHandler:
+    """A Lambda handler that calls `score_fn(response_text, reference, sample)` once per sample.
+
+    `score_fn` returns a `Score` or a number in [0, 1]. Set `require_reference=False` for a
+    reward that needs no reference answer (format checks); otherwise samples without one score 0
+    with a `missing_reference` metric and the scorer is not called.
+    """
+    return RewardHandler(task=task, score_fn=score_fn, require_reference=require_reference)
+
+
+def make_batch_handler(
+    score_batch_fn: BatchScoreFn, *, task: str, require_reference: bool = True
+) -> RewardHandler:
+    """A Lambda handler that calls `score_batch_fn(samples, context)` once per batch.
+
+    For scorers that need the whole batch at once (concurrent judge calls, a deadline from
+    `context.get_remaining_time_in_millis()`; `context` is None outside Lambda). It must return
+    one score per sample, in order; if it raises or miscounts, every parsed sample scores 0 with
+    a `scorer_error` metric.
+    """
+    return RewardHandler(task=task, score_batch_fn=score_batch_fn, require_reference=require_reference)

@@ -1,0 +1,115 @@
+"""The output side of the reward Lambda contract: a score and its metrics.
+
+Scorers return a `Score` (or a bare number); `check_score` is the single place that makes sure
+what reaches Bedrock is a finite float in [0, 1] with finite metric values. A scorer that
+returns NaN, 1.5 or a string has a bug: the sample scores 0 with an `invalid_score` metric, so
+the bug shows up in the job's metrics instead of being clamped into a plausible-looking reward.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from numbers import Real
+from typing import Any
+
+REWARD = "reward"
+FORMAT_OK = "format_ok"
+# Containment reasons added by the handler; each is a per-sample metric set to 1.
+SCORER_ERROR = "scorer_error"
+INVALID_SCORE = "invalid_score"
+INVALID_METRIC = "invalid_metric"
+INTERNAL_ERROR = "internal_error"
+
+_RESERVED_NAMES = frozenset({REWARD, FORMAT_OK})
+_MAX_NAME_CHARS = 64
+_MAX_NOTE_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """One sample's reward.
+
+    `metrics` are extra per-sample figures reported as Bedrock "Metric" entries (for example
+    `{"missing_reference": 1}`); `note` is a short reason for the logs and must never contain
+    the sample's text.
+    """
+
+    value: float
+    format_ok: bool = True
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    note: str | None = None
+
+
+def failed(reason: str, note: str | None = None) -> Score:
+    """Score 0 for a sample that could not be scored, flagged with `reason` as a metric."""
+    return Score(0.0, format_ok=False, metrics={reason: 1.0}, note=note or reason)
+
+
+def _finite_float(value: Any) -> float | None:
+    if not isinstance(value, Real):
+        return None
+    try:
+        number = float(value)
+    except (OverflowError, TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _describe(value: Any) -> str:
+    """Name a bad score for the logs without echoing anything large or textual."""
+    if isinstance(value, float) or (isinstance(value, int) and abs(value) < 10**12):
+        return repr(value)
+    return f"a {type(value).__name__}"
+
+
+def clean_metrics(metrics: Any) -> tuple[dict[str, float], bool]:
+    """Keep the well-formed extra metrics; report whether any had to be dropped."""
+    if not isinstance(metrics, Mapping):
+        return {}, metrics is not None
+    clean: dict[str, float] = {}
+    dropped = False
+    for name, value in metrics.items():
+        number = _finite_float(value)
+        if (
+            number is None
+            or not isinstance(name, str)
+            or not name
+            or len(name) > _MAX_NAME_CHARS
+            or name in _RESERVED_NAMES
+        ):
+            dropped = True
+            continue
+        clean[name] = number
+    return clean, dropped
+
+
+def check_score(raw: Any) -> Score:
+    """Turn whatever a scorer returned into a Score that honours the contract."""
+    base = raw if isinstance(raw, Score) else Score(raw)
+    value = _finite_float(base.value)
+    if value is None or not 0.0 <= value <= 1.0:
+        return failed(
+            INVALID_SCORE, f"scorer returned {_describe(base.value)}, not a finite number in [0, 1]"
+        )
+    metrics, dropped = clean_metrics(base.metrics)
+    if dropped:
+        metrics[INVALID_METRIC] = 1.0
+    try:
+        format_ok = bool(base.format_ok)
+    except Exception:  # an object whose truth value raises (e.g. an array) is a scorer bug
+        format_ok = False
+        metrics[INVALID_METRIC] = 1.0
+    note = base.note[:_MAX_NOTE_CHARS] if isinstance(base.note, str) else None
+    return Score(value, format_ok=format_ok, metrics=metrics, note=note)
+
+
+def to_result(sample_id: Any, score: Score) -> dict[str, Any]:
+    """The contract's output object for one sample; `score` must come from `check_score`."""
+    metrics_list: list[dict[str, Any]] = [
+        {"name": REWARD, "value": score.value, "type": "Reward"},
+        {"name": FORMAT_OK, "value": 1.0 if score.format_ok else 0.0, "type": "Metric"},
+    ]
+    metrics_list.extend({"name": n, "value": v, "type": "Metric"} for n, v in score.metrics.items())
+    return {"id": sample_id, "aggregate_reward_score": score.value, "metrics_list": metrics_list}

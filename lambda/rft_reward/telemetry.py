@@ -1,0 +1,65 @@
+"""Powertools logging and metrics for the reward handlers, with defaults that work outside Lambda.
+
+The namespace default lives in code so a handler run from a test, a notebook or a local emulator
+still emits valid EMF; POWERTOOLS_METRICS_NAMESPACE and POWERTOOLS_SERVICE_NAME override it in a
+deployed function. Nothing here ever formats a sample's text: ids are shortened and exceptions
+are described by type and location only, because messages and events can carry whole
+financial tables.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics
+
+DEFAULT_NAMESPACE = "BedrockRft"
+NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
+SERVICE_ENV = "POWERTOOLS_SERVICE_NAME"
+
+_MAX_LOGGED_ID_CHARS = 100
+_MAX_FRAMES = 5
+
+
+def service_name(task: str) -> str:
+    return os.environ.get(SERVICE_ENV) or task
+
+
+def metrics_namespace() -> str:
+    return os.environ.get(NAMESPACE_ENV) or DEFAULT_NAMESPACE
+
+
+def make_logger(task: str) -> Logger:
+    return Logger(service=service_name(task))
+
+
+def make_metrics(task: str) -> EphemeralMetrics:
+    """One metrics buffer per handler.
+
+    Powertools' `Metrics` keeps its metric set in class attributes shared by every instance in
+    the process, so two reward handlers imported together (tests, a local runner) would mix
+    their batches. `EphemeralMetrics` is the same EMF provider without that sharing.
+    """
+    return EphemeralMetrics(namespace=metrics_namespace(), service=service_name(task))
+
+
+def loggable_id(sample_id: Any) -> Any:
+    """A sample id as it may appear in a log line: ids are caller data of any JSON shape."""
+    if sample_id is None or isinstance(sample_id, (bool, int, float)):
+        return sample_id
+    text = sample_id if isinstance(sample_id, str) else repr(sample_id)
+    return text if len(text) <= _MAX_LOGGED_ID_CHARS else text[:_MAX_LOGGED_ID_CHARS] + "..."
+
+
+def describe_exception(exc: BaseException) -> dict[str, str]:
+    """Type and innermost code locations of an exception, without its message.
+
+    A scorer's exception message may quote the response it choked on; the frames are enough to
+    find the bug.
+    """
+    frames = traceback.extract_tb(exc.__traceback__)[-_MAX_FRAMES:]
+    where = " <- ".join(f"{os.path.basename(f.filename)}:{f.lineno} in {f.name}" for f in reversed(frames))
+    return {"error_type": type(exc).__qualname__, "error_location": where}
