@@ -43,7 +43,13 @@ DATA_OPTIONS: dict[str, tuple[str, type]] = {
     "onOverlong": ("on_overlong", str),
     "charsPerToken": ("chars_per_token", float),
 }
-TASK_SETTINGS = ("judgeModelId", "verdictWeight", "judgeMaxConcurrency", "judgeTimeoutS")
+TASK_SETTINGS = (
+    "judgeModelId",
+    "verdictWeight",
+    "judgeMaxConcurrency",
+    "judgeTimeoutS",
+    "rewardReservedConcurrency",
+)
 
 
 class ConfigError(ValueError):
@@ -72,6 +78,17 @@ class RftConfig:
     @property
     def judge_model_id(self) -> str | None:
         return self.settings.get("judgeModelId") or self.task.judge_model_id
+
+    @property
+    def reward_reserved_concurrency(self) -> int | None:
+        """Unset: the task's default. `0` or `none`: unreserved (accounts with a low concurrency limit
+        cannot reserve any, because Lambda keeps 100 unreserved)."""
+        raw = self.settings.get("rewardReservedConcurrency")
+        if raw is None:
+            return self.task.reward_reserved_concurrency
+        if str(raw).lower() == "none":
+            return None
+        return _as_int(raw, "rewardReservedConcurrency") or None
 
 
 def load_config(task: TaskSpec, get_context: Callable[[str], Any]) -> RftConfig:

@@ -213,7 +213,7 @@ class RftPipeline(Construct):
             layers=[self.layer],
             timeout=Duration.seconds(task.reward_timeout_s),
             memory_size=task.reward_memory_mb,
-            reserved_concurrent_executions=task.reward_reserved_concurrency,
+            reserved_concurrent_executions=config.reward_reserved_concurrency,
             environment=environment,
             log_group=log_group,
             role=role,

@@ -30,7 +30,29 @@ GSM8K = TaskSpec(
     reward_memory_mb=512,
 )
 
-TASKS: tuple[TaskSpec, ...] = (GSM8K,)
+FINQA = TaskSpec(
+    name="finqa",
+    stack_name="FinqaRftStack",
+    description="numerical reasoning over financial tables and text, answer checked in code (RLVR)",
+    kind="rlvr",
+    hyperparameters={
+        "epochCount": 1,
+        "batchSize": 32,
+        "learningRate": 5e-5,
+        "trainingSamplePerPrompt": 4,
+        "evalInterval": 10,
+        # Real FinQA prompts (text + table) run to a few thousand tokens; over-long ones are dropped
+        # and counted at synth rather than failing the job.
+        "maxPromptLength": 4000,
+        "inferenceMaxTokens": 2048,
+        "reasoningEffort": "low",
+    },
+    data={"source": "bundled", "seed": 13, "validationSize": 100, "onOverlong": "drop"},
+    reward_timeout_s=60,
+    reward_memory_mb=512,
+)
+
+TASKS: tuple[TaskSpec, ...] = (GSM8K, FINQA)
 
 
 def task_by_name(name: str) -> TaskSpec:

@@ -180,24 +180,6 @@ def test_outputs_name_bucket_reward_function_and_job(synth):
     assert outputs["JobName"]["Value"] == {"Ref": job_id}
 
 
-def test_each_function_asset_ships_only_its_own_packages(tmp_path):
-    from stacks.tasks import GSM8K
-    from tests.stacks.synth import synth_task
-
-    _, stack = synth_task(GSM8K, tmp_path)
-    template = Template.from_stack(stack)
-    shipped = {}
-    for logical_id, fn in resources(template, "AWS::Lambda::Function").items():
-        key = fn["Properties"]["Code"].get("S3Key")
-        asset_dir = tmp_path / f"asset.{key.split('.')[0]}" if isinstance(key, str) else None
-        if asset_dir and asset_dir.is_dir():
-            shipped[logical_id] = {p.name for p in asset_dir.iterdir()}
-    reward = next(v for k, v in shipped.items() if "RewardFunction" in k)
-    launcher = next(v for k, v in shipped.items() if "JobLauncher" in k)
-    assert reward == {"gsm8k_reward", "rft_reward"}
-    assert launcher == {"rft_job"}
-
-
 @pytest.mark.parametrize(
     ("override", "message"),
     [

@@ -1,0 +1,1 @@
+"""FinQA reward Lambda: `finqa_reward.handler.lambda_handler`."""
