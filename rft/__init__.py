@@ -1,1 +1,6 @@
-"""Operator tooling for bedrock-rft: the demo summary now; rehearse, status, invoke and stop later."""
+"""Operator tooling for bedrock-rft.
+
+`rft` (entry point `rft.cli:app`, also `python -m rft`): rehearse a reward before paying for a job,
+invoke a deployed reward, watch a job and plot its reward curve, stop it. `python -m rft.summary` is
+the demo summary of what `make demo` synthesized.
+"""

@@ -10,21 +10,24 @@ from __future__ import annotations
 
 from stacks.task_spec import TaskSpec
 
+# What the public samples used, except output length: 2048 tokens with low reasoning effort leaves
+# room for the reasoning and the final answer line, where 750 cut answers off.
+SAMPLE_HYPERPARAMETERS = {
+    "epochCount": 1,
+    "batchSize": 32,
+    "learningRate": 5e-5,
+    "trainingSamplePerPrompt": 4,
+    "evalInterval": 10,
+    "inferenceMaxTokens": 2048,
+    "reasoningEffort": "low",
+}
+
 GSM8K = TaskSpec(
     name="gsm8k",
     stack_name="GsmRftStack",
     description="grade-school math word problems, answer checked in code (RLVR)",
     kind="rlvr",
-    hyperparameters={
-        "epochCount": 1,
-        "batchSize": 32,
-        "learningRate": 5e-5,
-        "trainingSamplePerPrompt": 4,
-        "evalInterval": 10,
-        "maxPromptLength": 512,
-        "inferenceMaxTokens": 2048,
-        "reasoningEffort": "low",
-    },
+    hyperparameters={**SAMPLE_HYPERPARAMETERS, "maxPromptLength": 512},
     data={"source": "bundled", "seed": 13, "validationSize": 100},
     reward_timeout_s=60,
     reward_memory_mb=512,
@@ -35,18 +38,9 @@ FINQA = TaskSpec(
     stack_name="FinqaRftStack",
     description="numerical reasoning over financial tables and text, answer checked in code (RLVR)",
     kind="rlvr",
-    hyperparameters={
-        "epochCount": 1,
-        "batchSize": 32,
-        "learningRate": 5e-5,
-        "trainingSamplePerPrompt": 4,
-        "evalInterval": 10,
-        # Real FinQA prompts (text + table) run to a few thousand tokens; over-long ones are dropped
-        # and counted at synth rather than failing the job.
-        "maxPromptLength": 4000,
-        "inferenceMaxTokens": 2048,
-        "reasoningEffort": "low",
-    },
+    # Real FinQA prompts (text + table) run to a few thousand tokens; over-long ones are dropped and
+    # counted at synth rather than failing the job.
+    hyperparameters={**SAMPLE_HYPERPARAMETERS, "maxPromptLength": 4000},
     data={"source": "bundled", "seed": 13, "validationSize": 100, "onOverlong": "drop"},
     reward_timeout_s=60,
     reward_memory_mb=512,
