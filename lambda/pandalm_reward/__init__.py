@@ -1,0 +1,1 @@
+"""PandaLM reward Lambda (RLAIF): `pandalm_reward.handler.lambda_handler`."""
