@@ -26,6 +26,8 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@echo "==> installing Python dependencies into $(VENV)"
 	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@# Editable: `rft` finds lambda/, cdk.json and the bundled samples through the repository.
+	@PYTHONWARNINGS=ignore $(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json

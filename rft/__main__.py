@@ -1,0 +1,5 @@
+"""`python -m rft ...`, the same as the `rft` console script."""
+
+from rft.cli import main
+
+main()

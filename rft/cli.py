@@ -1,0 +1,190 @@
+"""The `rft` operator CLI: rehearse a reward before paying, invoke it deployed, watch and stop the job.
+
+Commands stay thin: they parse options, call one function, and turn a `UserError` into one line on
+stderr with its exit code. Exit codes: 0 ok, 1 error (a user mistake or the environment), 2 bad usage,
+3 degenerate reward (`rehearse`) or a deployed reward breaking the contract (`invoke`), 4 job Failed
+(`status`), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from rft.errors import EXIT_DEGENERATE, EXIT_INTERRUPTED, UserError
+
+app = typer.Typer(
+    name="rft",
+    help="Operate Bedrock reinforcement fine-tuning: rehearse a reward, invoke it, watch or stop the job.",
+    no_args_is_help=True,
+    add_completion=False,
+    # A user mistake is one line; a bug's traceback must never print local variables (credentials).
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode="rich",
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _stdout() -> Console:
+    # Built per command: Rich binds the stream it is given, and tests swap sys.stdout per invocation.
+    return Console(highlight=False)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _friendly(command: F) -> F:
+    """Run a command, printing a UserError as `error: ...` with its exit code instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except UserError as error:
+            _stderr().print(f"[bold red]error:[/] {error.message}", markup=True, soft_wrap=True)
+            raise typer.Exit(error.exit_code) from None
+        except KeyboardInterrupt:
+            _stderr().print("interrupted (a running job keeps running; `rft stop STACK` stops it)")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _region(region: str | None) -> str:
+    from rft.project import default_region
+
+    return region or default_region()
+
+
+RegionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--region", help="AWS region of the stack (default: rft:region in cdk.json, else us-east-1)."
+    ),
+]
+StackArgument = Annotated[
+    str, typer.Argument(help="Stack name (e.g. GsmRftStack) or task name (e.g. gsm8k).")
+]
+OutOption = Annotated[Path, typer.Option("--out", help="Directory for the JSON report and PNG charts.")]
+
+
+@app.command()
+@_friendly
+def rehearse(
+    task: Annotated[str, typer.Argument(help="Task whose reward to run: gsm8k, finqa, pandalm or your own.")],
+    responses: Annotated[
+        Path | None,
+        typer.Option(
+            "--responses",
+            help="Your own rollouts: JSONL of {prompt_id, response, reference} (+ optional label, prompt).",
+        ),
+    ] = None,
+    n: Annotated[int | None, typer.Option("--n", help="Use only the first N rollouts.")] = None,
+    out: OutOption = Path("reports"),
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Samples per handler invocation.")] = 32,
+    judge: Annotated[
+        str,
+        typer.Option("--judge", help="none: code-checked part only (no AWS); bedrock: call the real judge."),
+    ] = "none",
+    judge_model: Annotated[
+        str | None,
+        typer.Option(
+            "--judge-model",
+            help="Judge model id for --judge bedrock (default: the task's judgeModelId in cdk.json).",
+        ),
+    ] = None,
+) -> None:
+    """Run a task's reward in-process on sample rollouts and report whether it can teach anything.
+
+    Exits 3 when the reward is degenerate (nearly every sample scores the same, or everything scores 0).
+    """
+    from rft.rehearse.rehearsal import RehearsalRequest
+    from rft.rehearse.rehearsal import rehearse as run_rehearsal
+
+    if judge not in ("none", "bedrock"):
+        raise UserError(f"--judge must be none or bedrock, got {judge!r}")
+    request = RehearsalRequest(
+        task=task,
+        responses=responses,
+        n=n,
+        out_dir=out,
+        batch_size=batch_size,
+        judge=judge,  # type: ignore[arg-type]
+        judge_model=judge_model,
+    )
+    summary = run_rehearsal(request, _stdout(), progress_console=_stderr())
+    if summary.degenerate:
+        raise UserError(
+            f"degenerate reward: {summary.degenerate[0]} (report: {out / f'rehearse-{task}.json'})",
+            EXIT_DEGENERATE,
+        )
+
+
+@app.command()
+@_friendly
+def invoke(
+    stack: StackArgument,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="JSON payload to send (default: one prompt group of bundled samples)."),
+    ] = None,
+    region: RegionOption = None,
+) -> None:
+    """Invoke the stack's deployed reward function with a sample batch and check its answer."""
+    from rft import invoke as invoking
+    from rft.aws import client, require_output, stack_outputs
+    from rft.project import resolve_stack
+
+    stack_name = resolve_stack(stack)
+    region = _region(region)
+    payload = invoking.read_payload(file) if file is not None else invoking.default_payload(stack_name)
+    outputs = stack_outputs(client("cloudformation", region), stack_name)
+    function = outputs.get("RewardFunctionName") or require_output(outputs, "RewardFunctionArn", stack_name)
+    invocation = invoking.invoke(client("lambda", region), function, payload)
+    problems = invoking.report(_stdout(), function, invocation)
+    if problems:
+        raise UserError("the deployed reward " + "; ".join(problems[:3]), EXIT_DEGENERATE)
+
+
+@app.command()
+@_friendly
+def status(
+    stack: StackArgument,
+    watch: Annotated[bool, typer.Option("--watch", help="Poll with backoff until the job ends.")] = False,
+    out: OutOption = Path("reports"),
+    region: RegionOption = None,
+) -> None:
+    """Show the stack's RFT job; on Completed, save its reward curve; exit 4 if it Failed."""
+    from rft import jobs
+    from rft.project import resolve_stack
+
+    stack_name = resolve_stack(stack)
+    jobs.status(stack_name, _region(region), _stdout(), watch_job=watch, out_dir=out)
+
+
+@app.command()
+@_friendly
+def stop(
+    stack: StackArgument,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    region: RegionOption = None,
+) -> None:
+    """Stop the stack's RFT job if it is still running."""
+    from rft import jobs
+    from rft.project import resolve_stack
+
+    def confirm(question: str) -> bool:
+        return yes or typer.confirm(question, default=False)
+
+    jobs.stop(resolve_stack(stack), _region(region), _stdout(), confirm=confirm)
+
+
+def main() -> None:
+    app(prog_name="rft")

@@ -1,0 +1,319 @@
+"""`rft status` and `rft stop`: the stack's RFT job, read, watched until it ends, or stopped.
+
+The job is found by the `JobName` stack output and read by name (`GetModelCustomizationJob` takes the
+name or the ARN on AWS; moto only takes the name). Watching polls with exponential backoff: a job runs
+for hours, the first minutes are when it fails fast (data validation), and a long poll interval later
+keeps well under the API's rate limits however many terminals watch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from rft.aws import aws_errors, client, error_code, require_output, stack_outputs
+from rft.errors import EXIT_JOB_FAILED, UserError
+from rft.plots import reward_curve
+from rft.training_metrics import JobMetrics, read_job_metrics
+
+TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
+NOT_LAUNCHED = "not-launched"
+STAGES = (
+    ("validation", "validationDetails"),
+    ("data processing", "dataProcessingDetails"),
+    ("training", "trainingDetails"),
+)
+STATUS_STYLE = {
+    "InProgress": "cyan",
+    "Completed": "green",
+    "Failed": "red",
+    "Stopping": "yellow",
+    "Stopped": "yellow",
+}
+
+Sleep = Callable[[float], None]
+# Polling waits through this (tests replace it); the backoff: first wait, growth factor, longest wait.
+POLL_SLEEP: Sleep = time.sleep
+FIRST_POLL_S, POLL_GROWTH, LONGEST_POLL_S = 15.0, 1.5, 300.0
+
+
+@dataclass(frozen=True)
+class JobView:
+    """The parts of a GetModelCustomizationJob answer an operator looks at."""
+
+    name: str
+    arn: str
+    status: str
+    base_model: str
+    created: datetime | None
+    ended: datetime | None
+    hyperparameters: dict[str, Any]
+    output_uri: str
+    failure_message: str | None
+    output_model: str | None
+    stages: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    def elapsed(self, now: datetime) -> timedelta | None:
+        if self.created is None:
+            return None
+        end = self.ended if self.terminal and self.ended is not None else now
+        return max(timedelta(0), _aware(end) - _aware(self.created))
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def job_view(job: Mapping[str, Any]) -> JobView:
+    rft = job.get("customizationConfig", {}).get("rftConfig", {})
+    details = job.get("statusDetails", {})
+    return JobView(
+        name=str(job.get("jobName", "")),
+        arn=str(job.get("jobArn", "")),
+        status=str(job.get("status", "unknown")),
+        base_model=str(job.get("baseModelArn", "")),
+        created=job.get("creationTime"),
+        ended=job.get("endTime"),
+        # RFT jobs report typed hyperparameters in rftConfig; other customizations use the string map.
+        hyperparameters=dict(rft.get("hyperParameters") or job.get("hyperParameters") or {}),
+        output_uri=str(job.get("outputDataConfig", {}).get("s3Uri", "")),
+        failure_message=job.get("failureMessage") if job.get("status") == "Failed" else None,
+        output_model=job.get("outputModelArn") if job.get("status") == "Completed" else None,
+        stages=[
+            (label, str(details[key].get("status")))
+            for label, key in STAGES
+            if details.get(key, {}).get("status")
+        ],
+    )
+
+
+def format_elapsed(delta: timedelta | None) -> str:
+    if delta is None:
+        return "unknown"
+    seconds = int(delta.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}h {minutes:02d}m {seconds:02d}s" if hours else f"{minutes}m {seconds:02d}s"
+
+
+def render_job(view: JobView, now: datetime, footer: str = "") -> Table:
+    table = Table(title=f"RFT job {view.name}", title_justify="left", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    style = STATUS_STYLE.get(view.status, "white")
+    table.add_row("status", f"[{style}]{view.status}[/]")
+    if view.stages:
+        table.add_row("stages", ", ".join(f"{label} {status}" for label, status in view.stages))
+    table.add_row("elapsed", format_elapsed(view.elapsed(now)) + ("" if view.terminal else " (running)"))
+    table.add_row("base model", view.base_model or "unknown")
+    if view.hyperparameters:
+        table.add_row(
+            "hyperparameters", ", ".join(f"{k}={v}" for k, v in sorted(view.hyperparameters.items()))
+        )
+    table.add_row("output", view.output_uri or "unknown")
+    if view.output_model:
+        table.add_row("custom model", view.output_model)
+    if view.failure_message:
+        table.add_row("failureMessage", f"[red]{view.failure_message}[/]")
+    if footer:
+        table.caption = footer
+    return table
+
+
+def backoff_delays(initial: float, factor: float, maximum: float) -> Iterator[float]:
+    """initial, initial*factor, ... capped at maximum, forever."""
+    delay = initial
+    while True:
+        yield min(delay, maximum)
+        delay = min(delay * factor, maximum)
+
+
+# -- AWS ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StackJob:
+    stack: str
+    job_name: str
+    outputs: dict[str, str]
+
+
+def stack_job(stack: str, region: str) -> StackJob:
+    outputs = stack_outputs(client("cloudformation", region), stack)
+    job_name = require_output(outputs, "JobName", stack)
+    if job_name == NOT_LAUNCHED:
+        raise UserError(
+            f"stack {stack!r} was deployed with rft:launchJob=false, so it has no job; set it to true in "
+            f"cdk.json and `make deploy STACK={stack}` to launch one"
+        )
+    return StackJob(stack, job_name, outputs)
+
+
+def get_job(bedrock: BaseClient, job_name: str) -> dict[str, Any]:
+    with aws_errors(f"read job {job_name}"):
+        try:
+            return bedrock.get_model_customization_job(jobIdentifier=job_name)
+        except ClientError as error:
+            if error_code(error) != "ResourceNotFoundException":
+                raise
+    raise UserError(
+        f"job {job_name!r} (the stack's JobName output) does not exist in {bedrock.meta.region_name}; "
+        "it may have been deleted, or the stack is in another region (--region)"
+    )
+
+
+def watch(
+    bedrock: BaseClient,
+    job_name: str,
+    console: Console,
+    *,
+    first: dict[str, Any],
+    sleep: Sleep | None = None,
+    delays: Iterator[float] | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> dict[str, Any]:
+    """Poll until the job reaches a terminal state; status changes are printed as they happen."""
+    sleep = sleep or POLL_SLEEP
+    delays = delays or backoff_delays(FIRST_POLL_S, POLL_GROWTH, LONGEST_POLL_S)
+    job, polls = first, 1
+    # A live table in a terminal; in a log or CI only the status changes and the final table.
+    live = (
+        Live(render_job(job_view(job), now()), console=console, refresh_per_second=2)
+        if console.is_terminal
+        else None
+    )
+    with live or contextlib.nullcontext():
+        while not job_view(job).terminal:
+            delay = next(delays)
+            if live is not None:
+                next_check = (now() + timedelta(seconds=delay)).strftime("%H:%M:%S")
+                footer = f"poll {polls}; next check at {next_check} (Ctrl-C stops watching, not the job)"
+                live.update(render_job(job_view(job), now(), footer))
+            sleep(delay)
+            previous = job_view(job).status
+            job = get_job(bedrock, job_name)
+            polls += 1
+            if job_view(job).status != previous:
+                console.print(f"{now():%H:%M:%S} {job_name}: {previous} → {job_view(job).status}")
+        final = render_job(job_view(job), now(), f"final state after {polls} polls")
+        if live is not None:
+            live.update(final)
+    if live is None:
+        console.print(final)
+    return job
+
+
+def save_reward_curve(
+    s3: BaseClient, view: JobView, fallback_output_uri: str, out_path: Path, console: Console
+) -> Path | None:
+    """Read the metrics a completed job wrote and plot them; None (with a note) when there are none."""
+    output_uri = view.output_uri if view.output_uri.startswith("s3://") else fallback_output_uri
+    metrics = read_job_metrics(s3, output_uri, view.arn)
+    if metrics.training is None and metrics.validation is None:
+        console.print(
+            f"[yellow]no metrics files yet[/] at {metrics.training_uri} or {metrics.validation_uri}"
+        )
+        return None
+    training = metrics.training.curve_columns() if metrics.training else {}
+    validation = metrics.validation.curve_columns() if metrics.validation else {}
+    _print_metric_summary(console, metrics, training, validation)
+    path = reward_curve(
+        out_path, title=f"{view.name}: training metrics", training=training, validation=validation
+    )
+    console.print(f"wrote {path}")
+    return path
+
+
+def _print_metric_summary(
+    console: Console,
+    metrics: JobMetrics,
+    training: Mapping[str, tuple[list[float], list[float]]],
+    validation: Mapping[str, tuple[list[float], list[float]]],
+) -> None:
+    table = Table(title="Training metrics", title_justify="left")
+    for column in ("metric", "points", "first", "last", "best (max)"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for prefix, curves in (("training", training), ("validation", validation)):
+        for name, (_, values) in curves.items():
+            table.add_row(
+                f"{prefix} {name}",
+                str(len(values)),
+                f"{values[0]:.4g}",
+                f"{values[-1]:.4g}",
+                f"{max(values):.4g}",
+            )
+    console.print(table)
+    for label, found in (("training", metrics.training), ("validation", metrics.validation)):
+        uri = metrics.training_uri if label == "training" else metrics.validation_uri
+        console.print(
+            f"[dim]{label} metrics: {uri if found is not None else 'not written'}[/]", soft_wrap=True
+        )
+
+
+def status(
+    stack: str,
+    region: str,
+    console: Console,
+    *,
+    watch_job: bool = False,
+    out_dir: Path = Path("reports"),
+    sleep: Sleep | None = None,
+    delays: Iterator[float] | None = None,
+) -> JobView:
+    target = stack_job(stack, region)
+    bedrock = client("bedrock", region)
+    job = get_job(bedrock, target.job_name)
+    if watch_job and not job_view(job).terminal:
+        job = watch(bedrock, target.job_name, console, first=job, sleep=sleep, delays=delays)
+    else:
+        console.print(render_job(job_view(job), datetime.now(UTC)))
+    view = job_view(job)
+    if view.status == "Completed":
+        out_path = out_dir / f"{stack}-reward-curve.png"
+        save_reward_curve(
+            client("s3", region), view, target.outputs.get("OutputDataUri", ""), out_path, console
+        )
+    if view.status == "Failed":
+        raise UserError(
+            f"job {view.name} failed: {view.failure_message or 'no failureMessage given'}", EXIT_JOB_FAILED
+        )
+    return view
+
+
+def stop(stack: str, region: str, console: Console, *, confirm: Callable[[str], bool]) -> str:
+    """Ask Bedrock to stop the stack's job if it is running; return the status it was left in."""
+    target = stack_job(stack, region)
+    bedrock = client("bedrock", region)
+    current = job_view(get_job(bedrock, target.job_name)).status
+    if current not in ("InProgress",):
+        console.print(f"job {target.job_name} is {current}; nothing to stop")
+        return current
+    if not confirm(f"Stop job {target.job_name}? Training so far is billed and the job cannot be resumed"):
+        console.print("not stopped")
+        return current
+    with aws_errors(f"stop job {target.job_name}"):
+        try:
+            bedrock.stop_model_customization_job(jobIdentifier=target.job_name)
+        except ClientError as error:
+            if error_code(error) != "ConflictException":
+                raise
+            console.print(f"job {target.job_name} finished before it could be stopped")
+            return job_view(get_job(bedrock, target.job_name)).status
+    after = job_view(get_job(bedrock, target.job_name)).status
+    console.print(f"stop requested: job {target.job_name} is now {after}")
+    return after

@@ -1,0 +1,78 @@
+"""PNG charts: the rehearsal's score histogram and a finished job's reward curve.
+
+Built on matplotlib's object API with the Agg canvas (no pyplot): no display is needed, nothing global
+is touched, and it works the same in a terminal, CI and tests. matplotlib is imported only here and
+only when a chart is drawn, because it is the slowest import of the CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+HISTOGRAM_BINS = 20
+
+
+def _figure(width: float = 7.0, height: float = 4.2):  # -> matplotlib.figure.Figure
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=110, layout="constrained")
+
+
+def score_histogram(
+    path: Path,
+    *,
+    title: str,
+    scores_by_group: Mapping[str, Sequence[float]],
+    colors: Mapping[str, str] | None = None,
+    subtitle: str = "",
+) -> Path:
+    """Stacked histogram of scores in [0, 1], one colour per group (e.g. labeled correct / wrong).
+
+    Empty groups are left out of the chart and its legend.
+    """
+    figure = _figure()
+    axes = figure.add_subplot()
+    groups = [(name, list(values)) for name, values in scores_by_group.items() if values]
+    edges = [i / HISTOGRAM_BINS for i in range(HISTOGRAM_BINS + 1)]
+    if groups:
+        axes.hist(
+            [values for _, values in groups],
+            bins=edges,
+            stacked=True,
+            label=[f"{name} ({len(values):,})" for name, values in groups],
+            color=[(colors or {}).get(name) for name, _ in groups] if colors else None,
+            edgecolor="white",
+        )
+        axes.legend(loc="upper center")
+    axes.set_xlim(0, 1)
+    axes.set_xlabel("aggregate_reward_score")
+    axes.set_ylabel("samples")
+    axes.set_title(title + (f"\n{subtitle}" if subtitle else ""), fontsize=10)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    return path
+
+
+def reward_curve(
+    path: Path,
+    *,
+    title: str,
+    training: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    validation: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+) -> Path:
+    """Metric columns against training step: training as lines, validation as marked lines."""
+    figure = _figure(8.0, 4.5)
+    axes = figure.add_subplot()
+    for name, (steps, values) in training.items():
+        axes.plot(steps, values, label=f"training {name}", linewidth=1.4)
+    for name, (steps, values) in validation.items():
+        axes.plot(steps, values, label=f"validation {name}", marker="o", linestyle="--")
+    axes.set_xlabel("step")
+    axes.set_title(title, fontsize=10)
+    axes.grid(alpha=0.3)
+    if training or validation:
+        axes.legend()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    return path

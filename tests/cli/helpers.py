@@ -1,0 +1,83 @@
+"""AWS helpers for the CLI tests: a moto stack with outputs, a moto job that can change state."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from click.testing import Result
+from moto.bedrock.models import bedrock_backends
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+STACK = "GsmRftStack"
+JOB_NAME = "gsmrftstack-job-0123456789ab"
+OUTPUT_URI = "s3://gsm-output-bucket/rft-output/"
+HYPERPARAMETERS = {"epochCount": "1", "batchSize": "32", "learningRate": "5e-05"}
+
+
+def deploy_stack(outputs: dict[str, str], stack: str = STACK) -> None:
+    """A CloudFormation stack in moto with the given outputs (one real, trivial resource)."""
+    template = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    boto3.client("cloudformation", region_name=REGION).create_stack(
+        StackName=stack, TemplateBody=json.dumps(template)
+    )
+
+
+def stack_outputs(job_name: str = JOB_NAME) -> dict[str, str]:
+    return {
+        "BucketName": "gsm-output-bucket",
+        "OutputDataUri": OUTPUT_URI,
+        "RewardFunctionName": "GsmRftStack-RewardFunction-abc",
+        "RewardFunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:GsmRftStack-RewardFunction-abc",
+        "JobName": job_name,
+    }
+
+
+@dataclass
+class MotoJob:
+    """A customization job in moto, with its backend object to move it between states."""
+
+    name: str
+    arn: str
+
+    @property
+    def backend(self) -> Any:
+        return bedrock_backends[ACCOUNT][REGION].model_customization_jobs[self.name]
+
+    def set_status(self, status: str, failure_message: str | None = None) -> None:
+        self.backend.status = status
+        if failure_message is not None:
+            self.backend.failure_message = failure_message
+
+
+def launch_job(name: str = JOB_NAME) -> MotoJob:
+    """A job created the way rft_job creates it (moto keeps it InProgress until told otherwise)."""
+    bedrock = boto3.client("bedrock", region_name=REGION)
+    arn = bedrock.create_model_customization_job(
+        jobName=name,
+        customModelName=name,
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/BedrockServiceRole",
+        baseModelIdentifier="amazon.nova-2-lite-v1:0:256k",
+        customizationType="REINFORCEMENT_FINE_TUNING",
+        trainingDataConfig={"s3Uri": "s3://assets/train.jsonl"},
+        outputDataConfig={"s3Uri": OUTPUT_URI},
+        hyperParameters=HYPERPARAMETERS,
+    )["jobArn"]
+    return MotoJob(name, arn)
+
+
+def assert_one_line_error(result: Result, *fragments: str) -> None:
+    """A user mistake: non-zero exit, one `error:` line on stderr naming the problem, no traceback."""
+    assert result.exit_code != 0, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    stderr = " ".join(result.stderr.split())  # Rich may soft-wrap; compare the words
+    assert stderr.startswith("error:"), result.stderr
+    for fragment in fragments:
+        assert fragment in stderr, (fragment, stderr)
