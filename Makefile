@@ -35,11 +35,14 @@ $(NODE_STAMP): package.json package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+TASKS := gsm8k finqa pandalm
+STACKS := GsmRftStack FinqaRftStack PandalmRftStack
+
 demo: setup
-	@$(PY) -m data_prep gsm8k
-	@echo "==> cdk synth GsmRftStack (no AWS credentials needed)"
-	@$(CDK) synth GsmRftStack --quiet
-	@$(PY) -m rft.summary GsmRftStack
+	@for task in $(TASKS); do $(PY) -m data_prep $$task --quiet || exit 1; done
+	@echo "==> cdk synth $(STACKS) (no AWS credentials needed)"
+	@$(CDK) synth --quiet
+	@for stack in $(STACKS); do $(PY) -m rft.summary $$stack || exit 1; done
 
 test: setup
 	@$(PY) -m pytest

@@ -86,15 +86,28 @@ def _render(stack_name: str, template: dict[str, Any], stats: dict[str, Any], ki
         f"          reward Lambda ≤ ${lambda_usd:.2f} (upper bound, one call per rollout), S3 < $0.01;"
         " training is billed by Amazon Bedrock RFT pricing for the base model (see the Bedrock pricing page)"
     )
+    judge = _reward_environment(resources).get("JUDGE_MODEL_ID")
+    if judge:
+        lines.append(
+            f"          judge: up to ~{rollouts:,} Converse calls to {judge} (billed as on-demand inference)"
+        )
     lines.append("          jobs run for hours; `make destroy` stops a running job and removes everything")
     return lines
 
 
-def _reward_memory_gb(resources: dict[str, Any]) -> float:
+def _reward_function(resources: dict[str, Any]) -> dict[str, Any]:
     for logical_id, resource in resources.items():
         if resource["Type"] == "AWS::Lambda::Function" and "RewardFunction" in logical_id:
-            return int(resource["Properties"].get("MemorySize", 128)) / 1024
-    return 0.5
+            return resource["Properties"]
+    return {}
+
+
+def _reward_memory_gb(resources: dict[str, Any]) -> float:
+    return int(_reward_function(resources).get("MemorySize", 512)) / 1024
+
+
+def _reward_environment(resources: dict[str, Any]) -> dict[str, str]:
+    return _reward_function(resources).get("Environment", {}).get("Variables", {})
 
 
 def main(argv: list[str] | None = None) -> None:
