@@ -34,9 +34,8 @@ def summarize(
     stats_path = data_dir / task.name / "stats.json"
     for path in (template_path, stats_path):
         if not path.exists():
-            raise SystemExit(
-                f"error: {path.relative_to(REPO_ROOT)} is missing; run `make synth STACK={stack_name}` first."
-            )
+            shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+            raise SystemExit(f"error: {shown} is missing; run `make synth STACK={stack_name}` first.")
     template = json.loads(template_path.read_text())
     stats = json.loads(stats_path.read_text())
     return "\n".join(_render(stack_name, template, stats, task.kind))
