@@ -14,7 +14,7 @@ import json
 import re
 from pathlib import Path
 
-from aws_cdk import Acknowledgment, CustomResource, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, CustomResource, Duration, RemovalPolicy, Stack, Token, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -281,6 +281,9 @@ class RftPipeline(Construct):
         config = self.config
         region = config.region
         job_arns = f"arn:{stack.partition}:bedrock:{region}:{stack.account}:model-customization-job/*"
+        # cdk-nag names findings by the rendered ARN: a token without an account, the number with one
+        # (the CLI sets CDK_DEFAULT_ACCOUNT whenever it has credentials, i.e. on every real deploy).
+        account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
         model_arns = f"arn:{stack.partition}:bedrock:{region}:{stack.account}:custom-model/*"
         base_model = bedrock_model_arn(config.base_model, stack, region=region)
 
@@ -316,8 +319,8 @@ class RftPipeline(Construct):
             role,
             "Job and custom-model ARNs end in ids Bedrock assigns at creation, so they cannot be named in "
             "advance; the actions are limited to creating, reading, tagging and stopping jobs.",
-            f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:{region}:<AWS::AccountId>:model-customization-job/*]",
-            f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:{region}:<AWS::AccountId>:custom-model/*]",
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:{region}:{account}:model-customization-job/*]",
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:{region}:{account}:custom-model/*]",
         )
 
         launcher = lambda_.Function(

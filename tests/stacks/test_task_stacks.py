@@ -71,3 +71,13 @@ def test_all_stacks_share_one_construct_and_the_same_shape(tmp_path_factory):
         assert any(c.node.id == "Pipeline" for c in stack.node.children)
     rlvr = [shapes[t.name] for t in TASKS if t.kind == "rlvr"]
     assert all(s == rlvr[0] for s in rlvr)
+
+
+@pytest.mark.parametrize("task_name", TASK_NAMES)
+def test_synth_with_a_concrete_account_passes_cdk_nag(task_name, tmp_path, monkeypatch):
+    # The CDK CLI sets CDK_DEFAULT_ACCOUNT whenever it has credentials, i.e. on every real deploy;
+    # ARNs then carry the account number and cdk-nag's finding ids change with them.
+    monkeypatch.setenv("CDK_DEFAULT_ACCOUNT", "123456789012")
+    task = next(t for t in TASKS if t.name == task_name)
+    _, stack = synth_task(task, tmp_path)  # raises ValidationFailed on any unacknowledged finding
+    assert stack.account == "123456789012"
