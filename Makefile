@@ -10,14 +10,14 @@ NODE_STAMP := node_modules/.installed
 
 # Node 20 still runs the pinned CLI; silence jsii's end-of-life banner so real output stays readable.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 # The CLI caches account look-ups per access key; keep that cache inside the project.
 export CDK_HOME := $(CURDIR)/.cdk-home
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_CLI_NOTICES := false
 
-.PHONY: setup demo test synth deploy diff destroy lint format bench clean
+.PHONY: setup demo test synth deploy diff destroy lint format bench clean local-up local-down local-demo
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -43,6 +43,18 @@ demo: setup
 	@echo "==> cdk synth $(STACKS) (no AWS credentials needed)"
 	@$(CDK) synth --quiet
 	@for stack in $(STACKS); do $(PY) -m rft.summary $$stack || exit 1; done
+	@echo "==> the real CDK CLI against a local AWS emulator: bootstrap, deploy, invoke, diff, update, destroy"
+	@$(PY) -m local_aws demo --stacks GsmRftStack
+
+# Offline AWS for cdk deploy/diff/destroy: moto + a Docker-free Lambda executor (local_aws/README.md).
+local-up: setup
+	@$(PY) -m local_aws up
+
+local-down:
+	@$(PY) -m local_aws down
+
+local-demo: setup
+	@$(PY) -m local_aws demo --stacks $(STACK)
 
 test: setup
 	@$(PY) -m pytest

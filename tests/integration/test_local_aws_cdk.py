@@ -1,0 +1,107 @@
+"""The real CDK CLI against the emulator: the product's GsmRftStack end to end, and a failing deploy.
+
+Slow by nature (the pinned CLI synthesizes the app several times); both tests share one
+bootstrapped emulator. Each test removes its stack even when it fails, and the emulator (with
+everything in it) is discarded when the module ends.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from local_aws.cdk_cli import CdkCli
+from local_aws.demo import DEMO_TARGETS, Demo, Report
+from local_aws.server import Emulator
+from tests.integration.conftest import ClientFactory
+
+pytestmark = pytest.mark.slow
+
+FIXTURE_APP = Path(__file__).parent / "fixtures" / "cdk_app"
+FIXTURE_STACK = "LocalAwsFixtureStack"
+
+
+@pytest.fixture(scope="module")
+def bootstrapped(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`cdk bootstrap` once for the module; returns the folder for CDK logs and cloud assemblies."""
+    work = tmp_path_factory.mktemp("cdk")
+    result = CdkCli(endpoint=emulator.endpoint, log_path=work / "cdk.log").bootstrap()
+    assert result.ok, result.failure_reason()
+    return work
+
+
+@pytest.fixture
+def demo(emulator: Emulator, bootstrapped: Path) -> Iterator[tuple[Demo, list[str]]]:
+    lines: list[str] = []
+    runner = Demo(
+        emulator, log_path=bootstrapped / "cdk.log", report=Report(lines.append), output_dir=bootstrapped
+    )
+    runner.bootstrapped = True
+    yield runner, lines
+    for stack in DEMO_TARGETS:
+        if runner.stack_exists(stack):
+            runner.cli.destroy(stack)
+
+
+def test_gsm_stack_deploys_grades_updates_and_destroys_offline(demo: tuple[Demo, list[str]]) -> None:
+    runner, lines = demo
+    target = DEMO_TARGETS["GsmRftStack"]
+
+    record = runner.run(
+        target
+    )  # raises DemoFailure, with the CLI's or the Lambda's reason, on any failed step
+
+    # The reward Lambda, deployed with its layer, graded 16 real model solutions like their human labels.
+    assert len(record.scores) == 16
+    assert [score for _, score, _ in record.scores] == [expected for _, _, expected in record.scores]
+    # The job was launched as RFT, graded by that Lambda, with cdk.json's hyperparameters.
+    first = record.first_job
+    assert first["customizationType"] == "REINFORCEMENT_FINE_TUNING"
+    rft = first["customizationConfig"]["rftConfig"]
+    assert rft["graderConfig"]["lambdaGrader"]["lambdaArn"] == record.outputs["RewardFunctionArn"]
+    assert rft["hyperParameters"]["epochCount"] == 1
+    # `cdk diff` showed the one-value change, and deploying it replaced the job.
+    assert record.diff == ["[~] Custom::BedrockRftJob Pipeline/Job: HyperParameters.epochCount 1 -> 2"]
+    second = record.second_job
+    assert second["customizationConfig"]["rftConfig"]["hyperParameters"]["epochCount"] == 2
+    assert second["jobName"] != first["jobName"]
+    assert record.statuses_after_update == {first["jobName"]: "Stopped", second["jobName"]: "InProgress"}
+    # Destroy stopped the remaining job and left nothing behind.
+    assert set(record.statuses_after_destroy.values()) == {"Stopped"}
+    assert record.leftovers == {}
+    assert [line.split()[1] for line in lines] == [
+        "synth", "deploy", "synth", "invoke", "job", "diff", "update", "destroy", "verify",
+    ]  # fmt: skip
+
+
+def test_a_failing_custom_resource_fails_cdk_deploy_with_its_reason(
+    emulator: Emulator, bootstrapped: Path, aws: ClientFactory
+) -> None:
+    cli = CdkCli(
+        endpoint=emulator.endpoint,
+        project_dir=FIXTURE_APP,
+        app=f"{sys.executable} app.py",
+        output_dir=bootstrapped / "fixture.out",
+        log_path=bootstrapped / "cdk.log",
+    )
+    try:
+        # The plain command a user types (change-set method), not the demo's --method=direct.
+        result = cli.run(
+            "deploy", FIXTURE_STACK, "--require-approval=never", context={"fixture:failOn": "Create"}
+        )
+
+        assert result.returncode != 0
+        assert "fixture was asked to fail Create" in result.failure_reason()
+        stack = aws("cloudformation").describe_stacks(StackName=FIXTURE_STACK)["Stacks"][0]
+        assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+        # The rollback removed what had been created, custom resources included.
+        assert aws("lambda").list_functions()["Functions"] == []
+    finally:
+        cli.destroy(FIXTURE_STACK, app=str(bootstrapped / "fixture.out"))  # the assembly deploy synthesized
+    assert not [
+        s for s in aws("cloudformation").list_stacks()["StackSummaries"]
+        if s["StackName"] == FIXTURE_STACK and s["StackStatus"] != "DELETE_COMPLETE"
+    ]  # fmt: skip
