@@ -75,7 +75,14 @@ PANDALM = TaskSpec(
     reward_reserved_concurrency=10,
 )
 
-TASKS: tuple[TaskSpec, ...] = (GSM8K, FINQA, PANDALM)
+# rft new-task: generated task specs go above this line.
+
+TASKS: tuple[TaskSpec, ...] = (
+    GSM8K,
+    FINQA,
+    PANDALM,
+    # rft new-task: generated tasks go above this line.
+)
 
 
 def task_by_name(name: str) -> TaskSpec:

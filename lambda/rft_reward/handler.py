@@ -4,8 +4,9 @@ Every guarantee of the contract lives in `RewardHandler`, for both kinds of scor
 
 * exactly one result per input sample, in input order, with the sample's own id (null when it
   has none; never invented or reused);
-* a bad sample, a scorer that raises and a scorer that returns garbage cost that sample a score
-  of 0 and a metric saying why, never the batch (a failed batch is retried by Bedrock and then
+* a bad sample, a scorer that raises, a scorer that returns garbage and a scorer that overruns
+  its time budget (`SCORE_TIMEOUT_S`, see `time_budget`) cost that sample a score of 0 and a
+  metric saying why, never the batch (a failed or timed-out batch is retried by Bedrock and then
   fails the whole job);
 * a non-list event is logged and answered with `[]`;
 * scores are finite floats in [0, 1];
@@ -19,17 +20,27 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from rft_reward.judge_client import DEFAULT_DEADLINE_MARGIN_S, deadline_from_context
 from rft_reward.samples import SAMPLE_ERROR_REASONS, Sample, SampleError, parse_sample
 from rft_reward.scores import (
     INTERNAL_ERROR,
     INVALID_SCORE,
     SCORER_ERROR,
+    SCORER_TIMEOUT,
     Score,
     check_score,
     failed,
     to_result,
 )
 from rft_reward.telemetry import describe_exception, loggable_id, make_logger, make_metrics
+from rft_reward.time_budget import (
+    MAX_SCORE_TIMEOUT_S,
+    Finished,
+    Outcome,
+    TimedOut,
+    run_with_budget,
+    score_timeout_from_env,
+)
 
 ScoreFn = Callable[[str, Any, Sample], "Score | float"]
 BatchScoreFn = Callable[[list[Sample], Any], "Sequence[Score | float]"]
@@ -57,11 +68,17 @@ class RewardHandler:
         score_fn: ScoreFn | None = None,
         score_batch_fn: BatchScoreFn | None = None,
         require_reference: bool = True,
+        score_timeout_s: float | None = None,
     ) -> None:
         if (score_fn is None) == (score_batch_fn is None):
             raise TypeError("give exactly one of score_fn or score_batch_fn")
+        if score_timeout_s is not None and not 0 <= score_timeout_s <= MAX_SCORE_TIMEOUT_S:
+            raise ValueError(
+                f"score_timeout_s must be in [0, {MAX_SCORE_TIMEOUT_S:g}] seconds (0: no budget)"
+            )
         self.task = task
         self.require_reference = require_reference
+        self._score_timeout_s = score_timeout_s
         self.logger = make_logger(task)
         self.metrics = make_metrics(task)
         self._score_fn = score_fn
@@ -139,19 +156,57 @@ class RewardHandler:
         return raw
 
     def _score_each(self, samples: list[Sample], context: Any) -> list[Any]:
-        """The batch step for a per-sample scorer: one raising sample costs only itself."""
+        """The batch step for a per-sample scorer: one raising or slow sample costs only itself."""
         assert self._score_fn is not None
-        results: list[Any] = []
-        for sample in samples:
-            try:
-                results.append(self._score_fn(sample.response_text, sample.reference, sample))
-            except Exception as exc:
-                self.logger.error(
-                    "Scorer raised; sample scores 0",
-                    extra={"sample_id": loggable_id(sample.id), **describe_exception(exc)},
-                )
-                results.append(failed(SCORER_ERROR, f"scorer raised {type(exc).__name__}"))
-        return results
+        score_fn = self._score_fn
+
+        def score_one(sample: Sample) -> Any:
+            return score_fn(sample.response_text, sample.reference, sample)
+
+        budget = self._score_timeout()
+        if budget is None:  # no budget: inline, on this thread
+            outcomes: list[Outcome] = []
+            for sample in samples:
+                try:
+                    outcomes.append(Finished(score_one(sample)))
+                except Exception as exc:
+                    outcomes.append(Finished(error=exc))
+        else:
+            deadline = deadline_from_context(context, DEFAULT_DEADLINE_MARGIN_S)
+            outcomes = run_with_budget(
+                score_one, samples, budget_s=budget, deadline=deadline, name=f"{self.task}-scorer"
+            )
+        return [
+            self._from_outcome(sample, outcome, budget)
+            for sample, outcome in zip(samples, outcomes, strict=True)
+        ]
+
+    def _score_timeout(self) -> float | None:
+        if self._score_timeout_s is not None:
+            return self._score_timeout_s or None
+        budget, problems = score_timeout_from_env()
+        for problem in problems:
+            self.logger.error("Reward configuration problem", extra={"problem": problem})
+        return budget
+
+    def _from_outcome(self, sample: Sample, outcome: Outcome, budget: float | None) -> Any:
+        if isinstance(outcome, TimedOut):
+            why = "over its time budget" if outcome.started else "not run: the Lambda deadline was near"
+            self.logger.error(
+                "Scorer timed out; sample scores 0",
+                extra={"sample_id": loggable_id(sample.id), "budget_s": budget, "reason": why},
+            )
+            return failed(SCORER_TIMEOUT, f"scorer {why}")
+        if outcome.error is not None:
+            return self._scorer_raised(sample, outcome.error)
+        return outcome.value
+
+    def _scorer_raised(self, sample: Sample, exc: BaseException) -> Score:
+        self.logger.error(
+            "Scorer raised; sample scores 0",
+            extra={"sample_id": loggable_id(sample.id), **describe_exception(exc)},
+        )
+        return failed(SCORER_ERROR, f"scorer raised {type(exc).__name__}")
 
     def _checked(self, raw: Any, sample_id: Any) -> Score:
         score = check_score(raw)
@@ -173,6 +228,10 @@ class RewardHandler:
             "ScorerErrors": sum(1 for s in scores if SCORER_ERROR in s.metrics),
             "InvalidScores": sum(1 for s in scores if INVALID_SCORE in s.metrics),
         }
+        # Only in batches that had one, like the judge's JudgeSubstituted: alarm on presence.
+        timeouts = sum(1 for s in scores if SCORER_TIMEOUT in s.metrics)
+        if timeouts:
+            counts["ScorerTimeouts"] = timeouts
         for name, value in counts.items():
             self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         summary: dict[str, Any] = dict(counts)
@@ -195,14 +254,22 @@ def _is_bad_sample(score: Score) -> bool:
     return any(reason in score.metrics for reason in SAMPLE_ERROR_REASONS)
 
 
-def make_handler(score_fn: ScoreFn, *, task: str, require_reference: bool = True) -> RewardHandler:
+def make_handler(
+    score_fn: ScoreFn, *, task: str, require_reference: bool = True, score_timeout_s: float | None = None
+) -> RewardHandler:
     """A Lambda handler that calls `score_fn(response_text, reference, sample)` once per sample.
 
     `score_fn` returns a `Score` or a number in [0, 1]. Set `require_reference=False` for a
     reward that needs no reference answer (format checks); otherwise samples without one score 0
     with a `missing_reference` metric and the scorer is not called.
+
+    Each call gets `score_timeout_s` seconds (default: `SCORE_TIMEOUT_S` from the environment,
+    else 5; 0: no budget, the scorer runs on the calling thread); a call that overruns scores 0
+    with a `scorer_timeout` metric and the batch goes on without it.
     """
-    return RewardHandler(task=task, score_fn=score_fn, require_reference=require_reference)
+    return RewardHandler(
+        task=task, score_fn=score_fn, require_reference=require_reference, score_timeout_s=score_timeout_s
+    )
 
 
 def make_batch_handler(

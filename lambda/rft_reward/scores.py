@@ -18,6 +18,7 @@ REWARD = "reward"
 FORMAT_OK = "format_ok"
 # Containment reasons added by the handler; each is a per-sample metric set to 1.
 SCORER_ERROR = "scorer_error"
+SCORER_TIMEOUT = "scorer_timeout"
 INVALID_SCORE = "invalid_score"
 INVALID_METRIC = "invalid_metric"
 INTERNAL_ERROR = "internal_error"

@@ -1,0 +1,151 @@
+"""A per-sample time budget for scorers: a slow sample costs itself, never the batch.
+
+A scorer that hangs (an endless loop on an odd response, a stuck network call in a user's
+verifier) would otherwise hold the whole batch until Lambda kills it; Bedrock retries a timed-out
+batch and, after repeats, fails the job. Python cannot kill a thread, so the scorer runs on a
+daemon worker thread and the handler simply stops waiting for it: the sample scores 0 with a
+`scorer_timeout` metric, the stuck worker is abandoned (it exits when the call returns, or with
+the process), and the rest of the batch goes on a fresh worker. Daemon threads never block
+interpreter exit, so `rft rehearse` on a scorer with an endless loop still ends.
+
+The budget is `SCORE_TIMEOUT_S` (default 5 s; `0` turns it off and runs the scorer inline), and
+no sample is waited for past the Lambda's own deadline (minus a margin), so the batch returns in
+time with one result per sample. One limit remains: a single C call that keeps the GIL (a
+catastrophic backtracking `re` match) stops every thread, the waiting one included, until it
+returns; bound such work in the scorer itself (`rft_reward.answers` reads a bounded tail).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from rft_reward.judge_client import env_number
+
+SCORE_TIMEOUT_ENV = "SCORE_TIMEOUT_S"
+DEFAULT_SCORE_TIMEOUT_S = 5.0
+MAX_SCORE_TIMEOUT_S = 900.0  # Lambda's own limit: a larger budget could never be waited for
+
+T = TypeVar("T")
+
+
+def score_timeout_from_env(environ: Mapping[str, str] | None = None) -> tuple[float | None, list[str]]:
+    """`SCORE_TIMEOUT_S` in seconds (None: no budget), and a message if it was invalid and replaced.
+
+    A bad value must not fail every batch of a multi-hour job, so the default is used and the
+    problem is reported for the handler to log.
+    """
+    problems: list[str] = []
+    env = os.environ if environ is None else environ
+    seconds = env_number(env, SCORE_TIMEOUT_ENV, DEFAULT_SCORE_TIMEOUT_S, 0.0, MAX_SCORE_TIMEOUT_S, problems)
+    return (seconds if seconds > 0 else None), problems
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A call that returned `value` or raised `error` within its budget."""
+
+    value: Any = None
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class TimedOut:
+    """A call that was not waited for: over its budget (`started`) or never run (deadline reached)."""
+
+    started: bool
+
+
+Outcome = Finished | TimedOut
+
+
+class _Run:
+    """State shared by the waiting thread and the current worker, guarded by `lock`.
+
+    `generation` names the live worker; a worker whose generation is stale was abandoned and
+    must neither record results nor start another call.
+    """
+
+    def __init__(self, count: int) -> None:
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.outcomes: list[Outcome | None] = [None] * count
+        self.generation = 0
+        self.current = 0
+        self.started = 0.0
+
+
+def run_with_budget(
+    fn: Callable[[T], Any],
+    items: Sequence[T],
+    *,
+    budget_s: float,
+    deadline: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    name: str = "scorer",
+) -> list[Outcome]:
+    """`fn(item)` for each item, in order, on a daemon worker; no call is waited for past its budget.
+
+    A call still running `budget_s` seconds after it started, or at `deadline` (a `clock()` time),
+    is abandoned (`TimedOut(started=True)`) with its worker, and the next item goes to a new
+    worker; items not started by the deadline are `TimedOut(started=False)`. The caller waits on
+    one event and wakes only when a call may have overrun, so a fast scorer pays one thread start
+    per batch, not a hand-off per item. Calls run one at a time, in order, as they would inline (a
+    scorer need not be thread-safe), and see the caller's context variables (Powertools' keys).
+    """
+    if not items:
+        return []
+    if deadline is not None and clock() >= deadline:
+        return [TimedOut(started=False) for _ in items]
+    run = _Run(len(items))
+    context = contextvars.copy_context()
+
+    def work(generation: int, start: int) -> None:
+        scorer_context = context.copy()  # one per worker: an abandoned one may still be inside its own
+        for index in range(start, len(items)):
+            try:
+                outcome = Finished(scorer_context.run(fn, items[index]))
+            except BaseException as exc:  # even SystemExit from a scorer is that sample's bug
+                outcome = Finished(error=exc)
+            with run.lock:
+                if run.generation != generation:  # abandoned while running: the result is too late
+                    return
+                run.outcomes[index] = outcome
+                run.current, run.started = index + 1, clock()
+                if run.current == len(items):
+                    run.done.set()
+
+    def start_worker(start: int, now: float) -> None:
+        """Called with the lock held, so the worker's first report comes after this bookkeeping."""
+        run.generation += 1
+        run.current, run.started = start, now
+        threading.Thread(target=work, args=(run.generation, start), name=name, daemon=True).start()
+
+    with run.lock:
+        start_worker(0, clock())
+    while True:
+        with run.lock:
+            if run.done.is_set():
+                break
+            now = clock()
+            limit = run.started + budget_s if deadline is None else min(run.started + budget_s, deadline)
+            if now >= limit:  # the current call overran: abandon it with its worker
+                run.outcomes[run.current] = TimedOut(started=True)
+                following = run.current + 1
+                if deadline is not None and now >= deadline:
+                    for index in range(following, len(items)):
+                        run.outcomes[index] = TimedOut(started=False)
+                    following = len(items)
+                if following < len(items):
+                    start_worker(following, now)
+                else:
+                    run.generation += 1
+                    run.done.set()
+                continue
+        run.done.wait(limit - now)
+    return [outcome if outcome is not None else TimedOut(started=False) for outcome in run.outcomes]
