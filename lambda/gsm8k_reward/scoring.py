@@ -11,9 +11,7 @@ shared/docs/reward-contract.md ("GSM8K") for the rules this implements.
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -26,7 +24,8 @@ from rft_reward.answers import (
     line_value,
 )
 from rft_reward.numbers import numbers_equal, to_number
-from rft_reward.samples import MISSING_REFERENCE, Sample, is_empty
+from rft_reward.references import finite_number, reference_field
+from rft_reward.samples import MISSING_REFERENCE, Sample
 from rft_reward.scores import Score
 
 HASH = "hash"
@@ -124,27 +123,10 @@ def _gold_from_text(text: str) -> float | None:
 def gold_number(reference: Any) -> float | None:
     """The gold number from `{"final_answer": ...}`, a bare number or numeric string, or a full
     GSM8K solution ending in `#### 48`; None when none of those is present."""
-    if isinstance(reference, Mapping):
-        gold = next((reference[k] for k in REFERENCE_KEYS if not is_empty(reference.get(k))), None)
-        return None if isinstance(gold, Mapping) else gold_number(gold)
-    if isinstance(reference, bool):
-        return None
-    if isinstance(reference, (int, float)):
-        try:
-            value = float(reference)
-        except OverflowError:
-            return None
-        return value if math.isfinite(value) else None
-    if isinstance(reference, str):
-        return _gold_from_text(reference)
-    return None
-
-
-def _reference_is_missing(reference: Any) -> bool:
-    """Empty, or an object whose gold fields are all empty (`{"final_answer": ""}`)."""
-    if isinstance(reference, Mapping):
-        return all(is_empty(reference.get(key)) for key in REFERENCE_KEYS)
-    return is_empty(reference)
+    gold = reference_field(reference, REFERENCE_KEYS)
+    if isinstance(gold, str):
+        return _gold_from_text(gold)
+    return finite_number(gold)  # None for a nested object, a boolean, NaN or nothing at all
 
 
 def score(response_text: str, reference: Any, sample: Sample | None = None) -> Score:
@@ -152,7 +134,7 @@ def score(response_text: str, reference: Any, sample: Sample | None = None) -> S
     answer = final_answer(response_text)
     metrics = dict(_PROBLEM_METRICS[answer.problem])
     format_ok = answer.problem is None
-    if _reference_is_missing(reference):
+    if reference_field(reference, REFERENCE_KEYS) is None:
         return Score(0.0, format_ok, {**metrics, MISSING_REFERENCE: 1.0}, note="missing reference")
     gold = gold_number(reference)
     if gold is None:
