@@ -28,7 +28,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from stacks.config import RftConfig
+from stacks.config import ConfigError, RftConfig
 from stacks.dependency_layer import RUNTIME, dependency_layer
 
 LAMBDA_ROOT = Path(__file__).resolve().parent.parent / "lambda"
@@ -176,7 +176,7 @@ class RftPipeline(Construct):
         if task.kind == "rlaif":
             judge = config.judge_model_id
             if not judge:
-                raise ValueError(
+                raise ConfigError(
                     f"Task {task.name} is RLAIF but has no judge model; set `rft:{task.name}` → judgeModelId."
                 )
             environment["JUDGE_MODEL_ID"] = judge
@@ -434,5 +434,5 @@ _RETENTION = {
 
 def _retention(days: int) -> logs.RetentionDays:
     if days not in _RETENTION:
-        raise ValueError(f"rft:logRetentionDays {days} is not supported; pick one of {sorted(_RETENTION)}.")
+        raise ConfigError(f"rft:logRetentionDays {days} is not supported; pick one of {sorted(_RETENTION)}.")
     return _RETENTION[days]

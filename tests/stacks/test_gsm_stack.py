@@ -227,3 +227,11 @@ def test_notification_email_from_context_subscribes_and_bad_email_is_refused(syn
 
     with pytest.raises(ConfigError, match="is not an email address"):
         synth(**{"rft:notificationEmail": "not-an-email"})
+
+
+def test_unsupported_log_retention_is_a_config_error_naming_the_choices(synth):
+    from stacks.config import ConfigError
+
+    # app.py prints ConfigError without a traceback; any other exception would reach the user raw.
+    with pytest.raises(ConfigError, match=r"rft:logRetentionDays 13 is not supported; pick one of \[1, 3"):
+        synth(**{"rft:logRetentionDays": "13"})
