@@ -77,7 +77,8 @@ class RftConfig:
 
     @property
     def judge_model_id(self) -> str | None:
-        return self.settings.get("judgeModelId") or self.task.judge_model_id
+        judge = self.task.judge
+        return self.settings.get("judgeModelId") or (judge.model_id if judge else None)
 
     @property
     def reward_reserved_concurrency(self) -> int | None:

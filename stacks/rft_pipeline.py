@@ -30,6 +30,7 @@ from constructs import Construct
 
 from stacks.config import ConfigError, RftConfig
 from stacks.dependency_layer import RUNTIME, dependency_layer
+from stacks.task_spec import JudgeSpec
 
 LAMBDA_ROOT = Path(__file__).resolve().parent.parent / "lambda"
 SHARED_REWARD_PACKAGE = "rft_reward"
@@ -180,6 +181,10 @@ class RftPipeline(Construct):
                     f"Task {task.name} is RLAIF but has no judge model; set `rft:{task.name}` → judgeModelId."
                 )
             environment["JUDGE_MODEL_ID"] = judge
+            spec = task.judge or JudgeSpec(model_id=judge)
+            environment["VERDICT_WEIGHT"] = str(spec.verdict_weight)
+            environment["JUDGE_MAX_CONCURRENCY"] = str(spec.max_concurrency)
+            environment["JUDGE_TIMEOUT_S"] = str(spec.timeout_s)
             for key, env in (
                 ("verdictWeight", "VERDICT_WEIGHT"),
                 ("judgeMaxConcurrency", "JUDGE_MAX_CONCURRENCY"),

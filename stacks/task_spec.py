@@ -16,6 +16,24 @@ TaskKind = Literal["rlvr", "rlaif"]
 
 
 @dataclass(frozen=True)
+class JudgeSpec:
+    """The defaults of an RLAIF task's judge; every field can be overridden in cdk.json context.
+
+    The reward Lambda reads these from its environment (JUDGE_MODEL_ID, VERDICT_WEIGHT,
+    JUDGE_MAX_CONCURRENCY, JUDGE_TIMEOUT_S); they are declared once here and validated at synth.
+    """
+
+    # A foundation model id or a (cross-region) inference profile id.
+    model_id: str
+    # Share of the score that comes from the verdict checked in code; the rest is the judge's grade.
+    verdict_weight: float = 0.5
+    # Judge calls in flight per batch.
+    max_concurrency: int = 16
+    # Seconds per judge call before the SDK gives up.
+    timeout_s: float = 30
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """A reinforcement fine-tuning task.
 
@@ -32,10 +50,10 @@ class TaskSpec:
     data: Mapping[str, Any] = field(default_factory=dict)
     reward_timeout_s: int = 300
     reward_memory_mb: int = 512
-    # Environment for the reward function beyond Powertools' (e.g. VERDICT_WEIGHT for a judge reward).
+    # Extra environment for the reward function beyond Powertools' and the judge's (e.g. SCORE_TIMEOUT_S).
     reward_environment: Mapping[str, str] = field(default_factory=dict)
-    # RLAIF only: the default judge model id (a foundation model or an inference profile).
-    judge_model_id: str | None = None
+    # RLAIF only: the judge and its defaults.
+    judge: JudgeSpec | None = None
     # Reserved concurrency for the reward function (None = account pool). Judge rewards cap it so a
     # training burst cannot exhaust the account's Lambda concurrency or the judge's quota.
     reward_reserved_concurrency: int | None = None

@@ -8,7 +8,7 @@ reasoning off before the final `####` line.
 
 from __future__ import annotations
 
-from stacks.task_spec import TaskSpec
+from stacks.task_spec import JudgeSpec, TaskSpec
 
 # What the public samples used, except output length: 2048 tokens with low reasoning effort leaves
 # room for the reasoning and the final answer line, where 750 cut answers off.
@@ -60,8 +60,7 @@ PANDALM = TaskSpec(
         "maxPromptLength": 2048,
     },
     data={"source": "bundled", "seed": 13, "validationSize": 100},
-    judge_model_id="us.amazon.nova-pro-v1:0",
-    reward_environment={"VERDICT_WEIGHT": "0.5", "JUDGE_MAX_CONCURRENCY": "16", "JUDGE_TIMEOUT_S": "30"},
+    judge=JudgeSpec(model_id="us.amazon.nova-pro-v1:0", verdict_weight=0.5, max_concurrency=16, timeout_s=30),
     # Sized for judge latency: a batch runs its judge calls 16 at a time, ~1-3 s each, with at most
     # 2 SDK attempts of 30 s plus a short own retry, and the handler returns before Lambda's deadline
     # (keeping a 2 s margin) with the contract's fallback for anything unfinished. 300 s leaves room

@@ -67,8 +67,7 @@ def spec_source(
     lines.append(f"    data={{{data_items}}},")
     if kind == "rlaif":
         lines += [
-            f"    judge_model_id={python_literal(judge_model)},",
-            '    reward_environment={"JUDGE_MAX_CONCURRENCY": "16", "JUDGE_TIMEOUT_S": "30"},',
+            f"    judge=JudgeSpec(model_id={python_literal(judge_model)}),",
             "    reward_timeout_s=300,",
             "    reward_memory_mb=512,",
             "    reward_reserved_concurrency=10,",

@@ -21,7 +21,7 @@ from rft import new_task as scaffolding
 from rft.cli import app
 from rft.errors import UserError
 from rft.templates import example_data, registrations, render
-from stacks.task_spec import TaskSpec
+from stacks.task_spec import JudgeSpec, TaskSpec
 from stacks.tasks import SAMPLE_HYPERPARAMETERS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -202,7 +202,11 @@ def test_render_fills_placeholders_and_keeps_other_braces() -> None:
 
 def test_spec_source_declares_the_task_spec_the_stack_is_built_from() -> None:
     data = {"source": "bundled", "seed": 13, "validationSize": 100}
-    namespace: dict[str, Any] = {"TaskSpec": TaskSpec, "SAMPLE_HYPERPARAMETERS": SAMPLE_HYPERPARAMETERS}
+    namespace: dict[str, Any] = {
+        "TaskSpec": TaskSpec,
+        "JudgeSpec": JudgeSpec,
+        "SAMPLE_HYPERPARAMETERS": SAMPLE_HYPERPARAMETERS,
+    }
     for kind in ("rlvr", "rlaif"):
         source = registrations.spec_source(
             "MINE", "mine", "MineRftStack", 'a "quoted" task', kind, 768, data, "m.x"
@@ -218,10 +222,14 @@ def test_spec_source_declares_the_task_spec_the_stack_is_built_from() -> None:
         assert spec.hyperparameters["maxPromptLength"] == 768 and dict(spec.data) == data
         assert spec.reward_handler == "mine_reward.handler.lambda_handler"
         if kind == "rlaif":
-            assert spec.judge_model_id == "m.x" and spec.hyperparameters["batchSize"] == 16
+            assert (
+                spec.judge is not None
+                and spec.judge.model_id == "m.x"
+                and spec.hyperparameters["batchSize"] == 16
+            )
             assert spec.reward_reserved_concurrency == 10
         else:
-            assert spec.judge_model_id is None
+            assert spec.judge is None
 
 
 def test_import_block_follows_isort_natural_order() -> None:
