@@ -24,7 +24,7 @@ import re
 import statistics
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.harness import RUNS, WALL, Figure, median_seconds, number, paired, report, seconds  # noqa: E402
-from data_prep import PrepOptions, prepare  # noqa: E402
+from data_prep import PrepOptions, get_task, prepare  # noqa: E402
+from data_prep.rows import RawRow  # noqa: E402
 from data_prep.sources import SAMPLES_DIR  # noqa: E402
 
 SAMPLE = SAMPLES_DIR / "gsm8k"
@@ -42,9 +43,9 @@ GOAL_S = 2.0
 _INTEGER = re.compile(r"\d+")
 
 
-def question_key(question: str) -> str:
-    """How data_prep's GSM8K converter compares questions (its leak key)."""
-    return " ".join(question.split()).lower()
+def question_key(question: str) -> Hashable:
+    """The GSM8K converter's own key for comparing questions (what it detects leaks by)."""
+    return get_task("gsm8k").leak_key(RawRow({"question": question}, "train", 0, "generated"))
 
 
 def perturbed(question: str, shift: int) -> str:
@@ -55,7 +56,7 @@ def perturbed(question: str, shift: int) -> str:
     return changed if changed != question else f"{question} (variant {shift})"
 
 
-def expand(rows: list[dict[str, Any]], size: int, seen: set[str]) -> Iterator[dict[str, Any]]:
+def expand(rows: list[dict[str, Any]], size: int, seen: set[Hashable]) -> Iterator[dict[str, Any]]:
     """`size` rows cycling over `rows`, each copy's question made unique against `seen`."""
     for index in range(size):
         row = rows[index % len(rows)]
@@ -71,7 +72,7 @@ def expand(rows: list[dict[str, Any]], size: int, seen: set[str]) -> Iterator[di
 def write_full_gsm8k(directory: Path) -> dict[str, Path]:
     """Write train.jsonl and test.jsonl at GSM8K's full sizes into `directory`; same bytes every time."""
     directory.mkdir(parents=True, exist_ok=True)
-    seen: set[str] = set()
+    seen: set[Hashable] = set()
     paths = {}
     for split, size in FULL_SIZES.items():
         sample = read_jsonl(SAMPLE / f"{split}.jsonl")
