@@ -20,9 +20,9 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from rft_reward.judge_client import DEFAULT_DEADLINE_MARGIN_S, deadline_from_context
-from rft_reward.samples import SAMPLE_ERROR_REASONS, Sample, SampleError, parse_sample
-from rft_reward.scores import (
+from rft_reward.environment import DEFAULT_DEADLINE_MARGIN_S, deadline_from_context
+from rft_reward.reward_input import SAMPLE_ERROR_REASONS, Sample, SampleError, parse_sample
+from rft_reward.reward_output import (
     INTERNAL_ERROR,
     INVALID_SCORE,
     SCORER_ERROR,

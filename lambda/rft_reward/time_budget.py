@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from rft_reward.judge_client import env_number
+from rft_reward.environment import env_number
 
 SCORE_TIMEOUT_ENV = "SCORE_TIMEOUT_S"
 DEFAULT_SCORE_TIMEOUT_S = 5.0

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rft_reward.values import is_empty
+
 GENERATED_ROLES = frozenset({"assistant", "nova_assistant"})
 
 # SampleError reasons; each becomes a per-sample metric set to 1.
@@ -44,17 +46,6 @@ class Sample:
     reference: Any
     prompt_messages: list[dict[str, Any]] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
-
-
-def is_empty(value: Any) -> bool:
-    """None, a blank string or an empty container carries no reference."""
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    if isinstance(value, (dict, list, tuple)):
-        return not value
-    return False
 
 
 def find_reference(obj: dict[str, Any]) -> Any:

@@ -8,11 +8,11 @@ the bug shows up in the job's metrics instead of being clamped into a plausible-
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from numbers import Real
 from typing import Any
+
+from rft_reward.values import finite_number
 
 REWARD = "reward"
 FORMAT_OK = "format_ok"
@@ -48,16 +48,6 @@ def failed(reason: str, note: str | None = None) -> Score:
     return Score(0.0, format_ok=False, metrics={reason: 1.0}, note=note or reason)
 
 
-def _finite_float(value: Any) -> float | None:
-    if not isinstance(value, Real):
-        return None
-    try:
-        number = float(value)
-    except (OverflowError, TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _describe(value: Any) -> str:
     """Name a bad score for the logs without echoing anything large or textual."""
     if isinstance(value, float) or (isinstance(value, int) and abs(value) < 10**12):
@@ -72,7 +62,7 @@ def clean_metrics(metrics: Any) -> tuple[dict[str, float], bool]:
     clean: dict[str, float] = {}
     dropped = False
     for name, value in metrics.items():
-        number = _finite_float(value)
+        number = finite_number(value, bool_ok=True)
         if (
             number is None
             or not isinstance(name, str)
@@ -89,7 +79,7 @@ def clean_metrics(metrics: Any) -> tuple[dict[str, float], bool]:
 def check_score(raw: Any) -> Score:
     """Turn whatever a scorer returned into a Score that honours the contract."""
     base = raw if isinstance(raw, Score) else Score(raw)
-    value = _finite_float(base.value)
+    value = finite_number(base.value, bool_ok=True)
     if value is None or not 0.0 <= value <= 1.0:
         return failed(
             INVALID_SCORE, f"scorer returned {_describe(base.value)}, not a finite number in [0, 1]"
