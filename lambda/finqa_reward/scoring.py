@@ -128,11 +128,8 @@ def question_text(reference: Any, sample: Sample | None) -> str | None:
 def score(response_text: str, reference: Any, sample: Sample | None = None) -> Score:
     """1.0 if the marked answer matches the gold under the contract's FinQA rules, else 0.0."""
     _, answer = final_answer(response_text)
-    return grade_answer(
-        answer.value,
-        answer.problem,
-        reference,
-        keys=REFERENCE_KEYS,
-        read_gold=_read_gold,
-        matches=lambda predicted, gold: answer_matches(predicted, gold, question_text(reference, sample)),
-    )
+
+    def matches(predicted: Reading, gold: Reading) -> bool:
+        return answer_matches(predicted, gold, question_text(reference, sample))
+
+    return grade_answer(answer, reference, REFERENCE_KEYS, _read_gold, matches)

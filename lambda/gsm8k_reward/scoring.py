@@ -140,12 +140,4 @@ def gold_number(reference: Any) -> float | None:
 
 def score(response_text: str, reference: Any, sample: Sample | None = None) -> Score:
     """1.0 if the anchored final answer equals the gold number (1e-6 relative + 1e-9 absolute)."""
-    answer = final_answer(response_text)
-    return grade_answer(
-        answer.value,
-        answer.problem,
-        reference,
-        keys=REFERENCE_KEYS,
-        read_gold=_read_gold,
-        matches=numbers_equal,
-    )
+    return grade_answer(final_answer(response_text), reference, REFERENCE_KEYS, _read_gold, numbers_equal)

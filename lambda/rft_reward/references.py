@@ -14,7 +14,7 @@ to compare against, a `missing_reference` metric) stays distinct from "present b
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from rft_reward.answers import NO_ANSWER, PROBLEM_FLAGS
 from rft_reward.reward_input import MISSING_REFERENCE
@@ -25,6 +25,7 @@ from rft_reward.values import is_empty
 BAD_REFERENCE = "bad_reference"
 
 A = TypeVar("A")
+A_co = TypeVar("A_co", covariant=True)
 G = TypeVar("G")
 
 _CORRECT = Score(1.0, True, PROBLEM_FLAGS[None])
@@ -45,21 +46,31 @@ def reference_field(reference: Any, keys: Sequence[str]) -> Any:
     return None if is_empty(reference) else reference
 
 
+class Answer(Protocol[A_co]):
+    """What a scorer read from a response: its `value`, or the `problem` saying why there is none
+    (`rft_reward.answers.Agreement` is one)."""
+
+    @property
+    def value(self) -> A_co | None: ...
+
+    @property
+    def problem(self) -> str | None: ...
+
+
 def grade_answer(
-    value: A | None,
-    problem: str | None,
+    answer: Answer[A],
     reference: Any,
-    *,
     keys: Sequence[str],
     read_gold: Callable[[Any], G | None],
     matches: Callable[[A, G], bool],
 ) -> Score:
-    """1.0 when the answer a response committed to (`value`, or `problem` saying why there is
-    none) matches the gold under `keys` of `reference`, read by `read_gold`; else 0.0.
+    """1.0 when the answer a response committed to matches the gold under `keys` of `reference`,
+    read by `read_gold`; else 0.0.
 
     Every result carries the answer-problem flags; a missing reference adds `missing_reference`
     and an unreadable one `bad_reference` (`format_ok` still says whether the answer was read).
     """
+    value, problem = answer.value, answer.problem
     gold_value = reference_field(reference, keys)
     if gold_value is None:
         flags = {**PROBLEM_FLAGS[problem], MISSING_REFERENCE: 1.0}
