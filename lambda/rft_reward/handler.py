@@ -15,6 +15,7 @@ Every guarantee of the contract lives in `RewardHandler`, for both kinds of scor
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -45,6 +46,7 @@ from rft_reward.time_budget import (
 ScoreFn = Callable[[str, Any, Sample], "Score | float"]
 BatchScoreFn = Callable[[list[Sample], Any], "Sequence[Score | float]"]
 
+_SAMPLE_ERRORS = frozenset(SAMPLE_ERROR_REASONS)
 _LAMBDA_CONTEXT_FIELDS = ("function_name", "memory_limit_in_mb", "invoked_function_arn", "aws_request_id")
 
 
@@ -124,16 +126,18 @@ class RewardHandler:
                     extra={"sample_id": loggable_id(sample_id), "reason": err.reason, "detail": err.detail},
                 )
                 slots.append(failed(err.reason))
-        samples = [slot for slot in slots if isinstance(slot, Sample)]
+        samples = [slot for slot in slots if type(slot) is Sample]
         raw_scores = iter(self._score_samples(samples, context))
-        scores: list[Score] = []
-        for sample_id, slot in zip(ids, slots, strict=True):
-            score = slot if isinstance(slot, Score) else self._checked(next(raw_scores), sample_id)
-            scores.append(score)
-            if score.note is not None:
-                self.logger.debug(
-                    "Sample scored", extra={"sample_id": loggable_id(sample_id), "note": score.note}
-                )
+        scores = [
+            slot if type(slot) is Score else self._checked(next(raw_scores), sample_id)
+            for sample_id, slot in zip(ids, slots, strict=True)
+        ]
+        if self.logger.isEnabledFor(logging.DEBUG):  # checked once: the per-sample call costs even when off
+            for sample_id, score in zip(ids, scores, strict=True):
+                if score.note is not None:
+                    self.logger.debug(
+                        "Sample scored", extra={"sample_id": loggable_id(sample_id), "note": score.note}
+                    )
         self._record_batch(scores)
         return [to_result(sample_id, score) for sample_id, score in zip(ids, scores, strict=True)]
 
@@ -177,7 +181,9 @@ class RewardHandler:
                 score_one, samples, budget_s=budget, deadline=deadline, name=f"{self.task}-scorer"
             )
         return [
-            self._from_outcome(sample, outcome, budget)
+            outcome.value
+            if type(outcome) is Finished and outcome.error is None
+            else self._from_outcome(sample, outcome, budget)
             for sample, outcome in zip(samples, outcomes, strict=True)
         ]
 
@@ -210,7 +216,7 @@ class RewardHandler:
 
     def _checked(self, raw: Any, sample_id: Any) -> Score:
         score = check_score(raw)
-        if INVALID_SCORE in score.metrics:
+        if score is not raw and INVALID_SCORE in score.metrics:
             self.logger.error(
                 "Scorer returned an invalid score; sample scores 0",
                 extra={"sample_id": loggable_id(sample_id), "note": score.note},
@@ -221,22 +227,31 @@ class RewardHandler:
 
     def _record_batch(self, scores: list[Score]) -> None:
         """One EMF blob per batch (flushed by log_metrics) and one summary log line."""
+        format_failures = bad_samples = scorer_errors = invalid_scores = timeouts = 0
+        total = 0.0
+        for score in scores:  # one pass: this runs for every sample of every batch
+            total += score.value
+            format_failures += not score.format_ok
+            metrics = score.metrics
+            bad_samples += not _SAMPLE_ERRORS.isdisjoint(metrics)
+            scorer_errors += SCORER_ERROR in metrics
+            invalid_scores += INVALID_SCORE in metrics
+            timeouts += SCORER_TIMEOUT in metrics
         counts = {
             "BatchSize": len(scores),
-            "FormatFailures": sum(1 for s in scores if not s.format_ok),
-            "BadSamples": sum(1 for s in scores if _is_bad_sample(s)),
-            "ScorerErrors": sum(1 for s in scores if SCORER_ERROR in s.metrics),
-            "InvalidScores": sum(1 for s in scores if INVALID_SCORE in s.metrics),
+            "FormatFailures": format_failures,
+            "BadSamples": bad_samples,
+            "ScorerErrors": scorer_errors,
+            "InvalidScores": invalid_scores,
         }
         # Only in batches that had one, like the judge's JudgeSubstituted: alarm on presence.
-        timeouts = sum(1 for s in scores if SCORER_TIMEOUT in s.metrics)
         if timeouts:
             counts["ScorerTimeouts"] = timeouts
         for name, value in counts.items():
             self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         summary: dict[str, Any] = dict(counts)
         if scores:
-            mean = sum(s.value for s in scores) / len(scores)
+            mean = total / len(scores)
             self.metrics.add_metric(name="MeanReward", unit=MetricUnit.NoUnit, value=mean)
             summary["MeanReward"] = round(mean, 6)
         self.logger.info("Scored reward batch", extra=summary)
@@ -248,10 +263,6 @@ class RewardHandler:
         self.metrics.add_metric(name="InternalErrors", unit=MetricUnit.Count, value=1)
         score = failed(INTERNAL_ERROR)
         return [to_result(item.get("id") if isinstance(item, dict) else None, score) for item in event]
-
-
-def _is_bad_sample(score: Score) -> bool:
-    return any(reason in score.metrics for reason in SAMPLE_ERROR_REASONS)
 
 
 def make_handler(

@@ -105,15 +105,10 @@ def parse_sample(obj: Any, *, require_reference: bool = True) -> Sample:
     role = last.get("role") if isinstance(last, dict) else None
     if not isinstance(role, str) or role not in GENERATED_ROLES:
         raise SampleError(MISSING_RESPONSE, "the last message is not an assistant turn")
-    response_text = content_text(last.get("content"))
+    content = last.get("content")
+    response_text = content if isinstance(content, str) else content_text(content)
     reference = find_reference(obj)
     if reference is None and require_reference:
         raise SampleError(MISSING_REFERENCE, "no reference_answer at the top level or in metadata")
     prompt_messages = [m for m in messages[:-1] if isinstance(m, dict)]
-    return Sample(
-        id=obj.get("id"),
-        response_text=response_text,
-        reference=reference,
-        prompt_messages=prompt_messages,
-        raw=obj,
-    )
+    return Sample(obj.get("id"), response_text, reference, prompt_messages, obj)

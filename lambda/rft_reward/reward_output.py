@@ -8,8 +8,10 @@ the bug shows up in the job's metrics instead of being clamped into a plausible-
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from rft_reward.values import finite_number
@@ -76,8 +78,39 @@ def clean_metrics(metrics: Any) -> tuple[dict[str, float], bool]:
     return clean, dropped
 
 
+def _valid_as_is(score: Score) -> bool:
+    """The common case, checked without building anything: a float value in [0, 1], a bool
+    `format_ok`, a short note or none, and float metrics under valid names."""
+    value = score.value
+    if type(value) is not float or not 0.0 <= value <= 1.0:  # NaN fails the comparison
+        return False
+    note = score.note
+    if type(score.format_ok) is not bool or (
+        note is not None and (type(note) is not str or len(note) > _MAX_NOTE_CHARS)
+    ):
+        return False
+    metrics = score.metrics
+    if type(metrics) is not dict and type(metrics) is not MappingProxyType:
+        return False
+    for name, number in metrics.items():
+        if (
+            type(number) is not float
+            or not math.isfinite(number)
+            or type(name) is not str
+            or not 0 < len(name) <= _MAX_NAME_CHARS
+            or name in _RESERVED_NAMES
+        ):
+            return False
+    return True
+
+
 def check_score(raw: Any) -> Score:
-    """Turn whatever a scorer returned into a Score that honours the contract."""
+    """Turn whatever a scorer returned into a Score that honours the contract.
+
+    A Score that already does is returned as it is (most are, and this runs once per sample).
+    """
+    if type(raw) is Score and _valid_as_is(raw):
+        return raw
     base = raw if isinstance(raw, Score) else Score(raw)
     value = finite_number(base.value, bool_ok=True)
     if value is None or not 0.0 <= value <= 1.0:
@@ -98,9 +131,10 @@ def check_score(raw: Any) -> Score:
 
 def to_result(sample_id: Any, score: Score) -> dict[str, Any]:
     """The contract's output object for one sample; `score` must come from `check_score`."""
+    value = score.value
     metrics_list: list[dict[str, Any]] = [
-        {"name": REWARD, "value": score.value, "type": "Reward"},
+        {"name": REWARD, "value": value, "type": "Reward"},
         {"name": FORMAT_OK, "value": 1.0 if score.format_ok else 0.0, "type": "Metric"},
     ]
-    metrics_list.extend({"name": n, "value": v, "type": "Metric"} for n, v in score.metrics.items())
-    return {"id": sample_id, "aggregate_reward_score": score.value, "metrics_list": metrics_list}
+    metrics_list += [{"name": n, "value": v, "type": "Metric"} for n, v in score.metrics.items()]
+    return {"id": sample_id, "aggregate_reward_score": value, "metrics_list": metrics_list}

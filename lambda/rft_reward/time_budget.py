@@ -6,7 +6,10 @@ batch and, after repeats, fails the job. Python cannot kill a thread, so the sco
 daemon worker thread and the handler simply stops waiting for it: the sample scores 0 with a
 `scorer_timeout` metric, the stuck worker is abandoned (it exits when the call returns, or with
 the process), and the rest of the batch goes on a fresh worker. Daemon threads never block
-interpreter exit, so `rft rehearse` on a scorer with an endless loop still ends.
+interpreter exit, so `rft rehearse` on a scorer with an endless loop still ends. A worker that was
+never abandoned waits for the next batch instead of exiting, so a warm Lambda container hands each
+batch to a live thread rather than starting one (starting a thread costs more than scoring a few
+GSM8K samples).
 
 The budget is `SCORE_TIMEOUT_S` (default 5 s; `0` turns it off and runs the scorer inline), and
 no sample is waited for past the Lambda's own deadline (minus a margin), so the batch returns in
@@ -19,11 +22,11 @@ from __future__ import annotations
 
 import contextvars
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from rft_reward.environment import env_number
 
@@ -46,29 +49,68 @@ def score_timeout_from_env(environ: Mapping[str, str] | None = None) -> tuple[fl
     return (seconds if seconds > 0 else None), problems
 
 
-@dataclass(frozen=True)
-class Finished:
+class Finished(NamedTuple):
     """A call that returned `value` or raised `error` within its budget."""
 
     value: Any = None
     error: BaseException | None = None
 
 
-@dataclass(frozen=True)
-class TimedOut:
+class TimedOut(NamedTuple):
     """A call that was not waited for: over its budget (`started`) or never run (deadline reached)."""
 
     started: bool
 
 
 Outcome = Finished | TimedOut
+#: Idle workers kept per thread name; more are started when several batches run at once.
+MAX_IDLE_WORKERS = 4
+
+
+class _Worker:
+    """A daemon thread that runs the jobs handed to it, one at a time, until a job says the
+    worker was abandoned (its call overran and a fresh worker took over the batch)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._jobs: queue.SimpleQueue[Callable[[], bool]] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name=name, daemon=True).start()
+
+    def submit(self, job: Callable[[], bool]) -> None:
+        self._jobs.put(job)
+
+    def _serve(self) -> None:
+        while self._jobs.get()():
+            pass
+
+
+_idle: dict[str, list[_Worker]] = {}
+_idle_lock = threading.Lock()
+
+
+def _take_worker(name: str) -> _Worker:
+    with _idle_lock:
+        workers = _idle.get(name)
+        if workers:
+            return workers.pop()
+    return _Worker(name)
+
+
+def _give_back(worker: _Worker) -> None:
+    with _idle_lock:
+        workers = _idle.setdefault(worker.name, [])
+        if len(workers) < MAX_IDLE_WORKERS:
+            workers.append(worker)
+            return
+    worker.submit(lambda: False)  # enough idle threads already: let this one exit
 
 
 class _Run:
     """State shared by the waiting thread and the current worker, guarded by `lock`.
 
     `generation` names the live worker; a worker whose generation is stale was abandoned and
-    must neither record results nor start another call.
+    must neither record results nor start another call. `finished` is set (to the worker) when
+    the live worker completed the batch, so it can serve the next one.
     """
 
     def __init__(self, count: int) -> None:
@@ -78,6 +120,8 @@ class _Run:
         self.generation = 0
         self.current = 0
         self.started = 0.0
+        self.worker: _Worker | None = None
+        self.finished: _Worker | None = None
 
 
 def run_with_budget(
@@ -94,8 +138,8 @@ def run_with_budget(
     A call still running `budget_s` seconds after it started, or at `deadline` (a `clock()` time),
     is abandoned (`TimedOut(started=True)`) with its worker, and the next item goes to a new
     worker; items not started by the deadline are `TimedOut(started=False)`. The caller waits on
-    one event and wakes only when a call may have overrun, so a fast scorer pays one thread start
-    per batch, not a hand-off per item. Calls run one at a time, in order, as they would inline (a
+    one event and wakes only when a call may have overrun, so a fast scorer pays one hand-off to
+    an idle worker per batch, not one per item. Calls run one at a time, in order, as they would inline (a
     scorer need not be thread-safe), and see the caller's context variables (Powertools' keys).
     """
     if not items:
@@ -104,27 +148,33 @@ def run_with_budget(
         return [TimedOut(started=False) for _ in items]
     run = _Run(len(items))
     context = contextvars.copy_context()
+    count = len(items)
 
-    def work(generation: int, start: int) -> None:
+    def work(generation: int, start: int) -> bool:
+        """Runs the batch from `start`; False when this worker was abandoned and must exit."""
         scorer_context = context.copy()  # one per worker: an abandoned one may still be inside its own
-        for index in range(start, len(items)):
+        for index in range(start, count):
             try:
                 outcome = Finished(scorer_context.run(fn, items[index]))
             except BaseException as exc:  # even SystemExit from a scorer is that sample's bug
                 outcome = Finished(error=exc)
             with run.lock:
                 if run.generation != generation:  # abandoned while running: the result is too late
-                    return
+                    return False
                 run.outcomes[index] = outcome
                 run.current, run.started = index + 1, clock()
-                if run.current == len(items):
+                if index + 1 == count:
+                    run.finished = run.worker
                     run.done.set()
+        return True
 
     def start_worker(start: int, now: float) -> None:
         """Called with the lock held, so the worker's first report comes after this bookkeeping."""
         run.generation += 1
         run.current, run.started = start, now
-        threading.Thread(target=work, args=(run.generation, start), name=name, daemon=True).start()
+        generation = run.generation
+        run.worker = _take_worker(name)
+        run.worker.submit(lambda: work(generation, start))
 
     with run.lock:
         start_worker(0, clock())
@@ -148,4 +198,6 @@ def run_with_budget(
                     run.done.set()
                 continue
         run.done.wait(limit - now)
+    if run.finished is not None:
+        _give_back(run.finished)
     return [outcome if outcome is not None else TimedOut(started=False) for outcome in run.outcomes]
