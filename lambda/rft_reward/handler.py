@@ -36,10 +36,11 @@ from rft_reward.reward_output import (
 from rft_reward.telemetry import describe_exception, loggable_id, make_logger, make_metrics
 from rft_reward.time_budget import (
     MAX_SCORE_TIMEOUT_S,
+    Failure,
     Finished,
     Outcome,
     TimedOut,
-    run_with_budget,
+    run_values_with_budget,
     score_timeout_from_env,
 )
 
@@ -169,22 +170,20 @@ class RewardHandler:
 
         budget = self._score_timeout()
         if budget is None:  # no budget: inline, on this thread
-            outcomes: list[Outcome] = []
+            values: list[Any] = []
             for sample in samples:
                 try:
-                    outcomes.append(Finished(score_one(sample)))
+                    values.append(score_one(sample))
                 except Exception as exc:
-                    outcomes.append(Finished(error=exc))
+                    values.append(Failure(Finished(error=exc)))
         else:
             deadline = deadline_from_context(context, DEFAULT_DEADLINE_MARGIN_S)
-            outcomes = run_with_budget(
+            values = run_values_with_budget(
                 score_one, samples, budget_s=budget, deadline=deadline, name=f"{self.task}-scorer"
             )
         return [
-            outcome.value
-            if type(outcome) is Finished and outcome.error is None
-            else self._from_outcome(sample, outcome, budget)
-            for sample, outcome in zip(samples, outcomes, strict=True)
+            self._from_outcome(sample, value.outcome, budget) if type(value) is Failure else value
+            for sample, value in zip(samples, values, strict=True)
         ]
 
     def _score_timeout(self) -> float | None:

@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 from rft_reward.answers import NO_ANSWER, PROBLEM_FLAGS
 from rft_reward.reward_input import MISSING_REFERENCE
-from rft_reward.reward_output import Score
+from rft_reward.reward_output import Score, constant_score
 from rft_reward.values import is_empty
 
 #: Per-sample metric: the reference is there, but the reward cannot read a gold from it.
@@ -28,10 +28,10 @@ A = TypeVar("A")
 A_co = TypeVar("A_co", covariant=True)
 G = TypeVar("G")
 
-_CORRECT = Score(1.0, True, PROBLEM_FLAGS[None])
-_WRONG = Score(0.0, True, PROBLEM_FLAGS[None])
+_CORRECT = constant_score(1.0, True, PROBLEM_FLAGS[None])
+_WRONG = constant_score(0.0, True, PROBLEM_FLAGS[None])
 # No answer read: 0, format_ok 0, the problem's flag, and the problem as the log note.
-_UNANSWERED = {p: Score(0.0, False, flags, note=p) for p, flags in PROBLEM_FLAGS.items() if p is not None}
+_UNANSWERED = {p: constant_score(0.0, False, flags, p) for p, flags in PROBLEM_FLAGS.items() if p is not None}
 
 
 def reference_field(reference: Any, keys: Sequence[str]) -> Any:

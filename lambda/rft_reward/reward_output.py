@@ -104,12 +104,31 @@ def _valid_as_is(score: Score) -> bool:
     return True
 
 
+# Scores made by `constant_score`, by id (the value keeps each alive, so an id is never reused).
+_CONSTANTS: dict[int, Score] = {}
+
+
+def constant_score(
+    value: float, format_ok: bool = True, metrics: Mapping[str, float] | None = None, note: str | None = None
+) -> Score:
+    """A Score checked once, for a scorer to return as often as it likes (GSM8K's "correct").
+
+    Its metrics are a read-only view of a private copy, and a Score is frozen, so it can never
+    change after the check: `check_score` passes it without looking again.
+    """
+    score = Score(value, format_ok, MappingProxyType(dict(metrics or {})), note)
+    if not _valid_as_is(score):
+        raise ValueError(f"not a valid constant score: {score!r}")
+    _CONSTANTS[id(score)] = score
+    return score
+
+
 def check_score(raw: Any) -> Score:
     """Turn whatever a scorer returned into a Score that honours the contract.
 
     A Score that already does is returned as it is (most are, and this runs once per sample).
     """
-    if type(raw) is Score and _valid_as_is(raw):
+    if type(raw) is Score and (_CONSTANTS.get(id(raw)) is raw or _valid_as_is(raw)):
         return raw
     base = raw if isinstance(raw, Score) else Score(raw)
     value = finite_number(base.value, bool_ok=True)

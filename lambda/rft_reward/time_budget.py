@@ -84,6 +84,7 @@ class _Worker:
             pass
 
 
+_NOT_RUN: Any = object()  # an outcome slot no call has filled
 _idle: dict[str, list[_Worker]] = {}
 _idle_lock = threading.Lock()
 
@@ -116,12 +117,18 @@ class _Run:
     def __init__(self, count: int) -> None:
         self.lock = threading.Lock()
         self.done = threading.Event()
-        self.outcomes: list[Outcome | None] = [None] * count
+        self.outcomes: list[Any] = [_NOT_RUN] * count
         self.generation = 0
         self.current = 0
         self.started = 0.0
         self.worker: _Worker | None = None
         self.finished: _Worker | None = None
+
+
+class Failure(NamedTuple):
+    """In `run_values_with_budget`'s results: a call that raised or was not waited for."""
+
+    outcome: Outcome
 
 
 def run_with_budget(
@@ -139,34 +146,53 @@ def run_with_budget(
     is abandoned (`TimedOut(started=True)`) with its worker, and the next item goes to a new
     worker; items not started by the deadline are `TimedOut(started=False)`. The caller waits on
     one event and wakes only when a call may have overrun, so a fast scorer pays one hand-off to
-    an idle worker per batch, not one per item. Calls run one at a time, in order, as they would inline (a
-    scorer need not be thread-safe), and see the caller's context variables (Powertools' keys).
+    an idle worker per batch, not one per item. Calls run one at a time, in order, as they would
+    inline (a scorer need not be thread-safe), and see the caller's context variables
+    (Powertools' keys).
     """
+    values = run_values_with_budget(fn, items, budget_s=budget_s, deadline=deadline, clock=clock, name=name)
+    return [value.outcome if type(value) is Failure else Finished(value) for value in values]
+
+
+def run_values_with_budget(
+    fn: Callable[[T], Any],
+    items: Sequence[T],
+    *,
+    budget_s: float,
+    deadline: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    name: str = "scorer",
+) -> list[Any]:
+    """`run_with_budget` for the handler's hot path: each call's return value as it is, or a
+    `Failure` holding its `Finished(error=...)` or `TimedOut` (no wrapper per successful call)."""
     if not items:
         return []
     if deadline is not None and clock() >= deadline:
-        return [TimedOut(started=False) for _ in items]
+        return [Failure(TimedOut(started=False)) for _ in items]
     run = _Run(len(items))
     context = contextvars.copy_context()
     count = len(items)
 
-    def work(generation: int, start: int) -> bool:
-        """Runs the batch from `start`; False when this worker was abandoned and must exit."""
-        scorer_context = context.copy()  # one per worker: an abandoned one may still be inside its own
+    def calls(generation: int, start: int) -> bool:
         for index in range(start, count):
             try:
-                outcome = Finished(scorer_context.run(fn, items[index]))
+                value = fn(items[index])
             except BaseException as exc:  # even SystemExit from a scorer is that sample's bug
-                outcome = Finished(error=exc)
+                value = Failure(Finished(error=exc))
             with run.lock:
                 if run.generation != generation:  # abandoned while running: the result is too late
                     return False
-                run.outcomes[index] = outcome
+                run.outcomes[index] = value
                 run.current, run.started = index + 1, clock()
                 if index + 1 == count:
                     run.finished = run.worker
                     run.done.set()
         return True
+
+    def work(generation: int, start: int) -> bool:
+        """Runs the batch from `start`; False when this worker was abandoned and must exit."""
+        # One context per worker (an abandoned one may still be inside its own), entered once.
+        return context.copy().run(calls, generation, start)
 
     def start_worker(start: int, now: float) -> None:
         """Called with the lock held, so the worker's first report comes after this bookkeeping."""
@@ -185,11 +211,11 @@ def run_with_budget(
             now = clock()
             limit = run.started + budget_s if deadline is None else min(run.started + budget_s, deadline)
             if now >= limit:  # the current call overran: abandon it with its worker
-                run.outcomes[run.current] = TimedOut(started=True)
+                run.outcomes[run.current] = Failure(TimedOut(started=True))
                 following = run.current + 1
                 if deadline is not None and now >= deadline:
                     for index in range(following, len(items)):
-                        run.outcomes[index] = TimedOut(started=False)
+                        run.outcomes[index] = Failure(TimedOut(started=False))
                     following = len(items)
                 if following < len(items):
                     start_worker(following, now)
@@ -200,4 +226,4 @@ def run_with_budget(
         run.done.wait(limit - now)
     if run.finished is not None:
         _give_back(run.finished)
-    return [outcome if outcome is not None else TimedOut(started=False) for outcome in run.outcomes]
+    return [value if value is not _NOT_RUN else Failure(TimedOut(started=False)) for value in run.outcomes]
