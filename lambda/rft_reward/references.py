@@ -37,7 +37,7 @@ _UNANSWERED = {p: constant_score(0.0, False, flags, p) for p, flags in PROBLEM_F
 def reference_field(reference: Any, keys: Sequence[str]) -> Any:
     """The first non-empty `keys` entry of an object reference, or a non-empty bare reference
     itself; None when there is nothing there."""
-    if isinstance(reference, Mapping):
+    if type(reference) is dict or isinstance(reference, Mapping):  # dict first: no ABC check
         for key in keys:
             value = reference.get(key)
             if not is_empty(value):
