@@ -106,8 +106,11 @@ def final_answer(response_text: str) -> FinalAnswer:
     """The single final answer a response commits to, under the contract's anchor rules."""
     tail = answer_tail(response_text)
     lone = _lone_hash_number(tail)
-    if lone is not None:
-        return FinalAnswer(HASH, lone, None)
+    return FinalAnswer(HASH, lone, None) if lone is not None else general_final_answer(tail)
+
+
+def general_final_answer(tail: str) -> FinalAnswer:
+    """`final_answer` for any answer tail, every anchor kind and hedge considered."""
     kind, texts = HASH, _hash_values(tail)
     if not texts:
         kind, texts = BOXED, boxed_contents(tail)
