@@ -129,10 +129,12 @@ class RewardHandler:
                 slots.append(failed(err.reason))
         samples = [slot for slot in slots if type(slot) is Sample]
         raw_scores = iter(self._score_samples(samples, context))
-        scores = [
-            slot if type(slot) is Score else self._checked(next(raw_scores), sample_id)
-            for sample_id, slot in zip(ids, slots, strict=True)
-        ]
+        scores: list[Score] = []
+        results: list[dict[str, Any]] = []
+        for sample_id, slot in zip(ids, slots, strict=True):  # one pass: it runs for every sample
+            score = slot if type(slot) is Score else self._checked(next(raw_scores), sample_id)
+            scores.append(score)
+            results.append(to_result(sample_id, score))
         if self.logger.isEnabledFor(logging.DEBUG):  # checked once: the per-sample call costs even when off
             for sample_id, score in zip(ids, scores, strict=True):
                 if score.note is not None:
@@ -140,7 +142,7 @@ class RewardHandler:
                         "Sample scored", extra={"sample_id": loggable_id(sample_id), "note": score.note}
                     )
         self._record_batch(scores)
-        return [to_result(sample_id, score) for sample_id, score in zip(ids, scores, strict=True)]
+        return results
 
     def _score_samples(self, samples: list[Sample], context: Any) -> list[Any]:
         if not samples:
