@@ -25,12 +25,13 @@ import re
 import statistics
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "lambda"))
+sys.path[:0] = [str(ROOT), str(ROOT / "lambda")]
+
+from tests.reward.helpers import FakeLambdaContext  # noqa: E402  (Powertools reads these fields)
 
 SOLUTIONS = ROOT / "rft" / "samples" / "gsm8k_solutions.jsonl"
 BASELINE = re.compile(r"#### (-?[0-9.,]+)")
@@ -48,19 +49,6 @@ class _Sink(io.TextIOBase):
 
     def write(self, text: str) -> int:
         return len(text)
-
-
-@dataclass
-class FakeLambdaContext:
-    """The fields Powertools reads from a Lambda context, with a minute left."""
-
-    function_name: str = "bench-gsm8k-reward"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:bench-gsm8k-reward"
-    aws_request_id: str = "0b0b0b0b-1111-2222-3333-444455556666"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
 
 
 def batches() -> list[list[dict[str, Any]]]:

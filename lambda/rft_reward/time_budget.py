@@ -135,26 +135,10 @@ class Failure(NamedTuple):
     outcome: Outcome
 
 
-def run_with_budget(
-    fn: Callable[[T], Any],
-    items: Sequence[T],
-    *,
-    budget_s: float,
-    deadline: float | None = None,
-    clock: Callable[[], float] = time.monotonic,
-    name: str = "scorer",
-) -> list[Outcome]:
-    """`fn(item)` for each item, in order, on a daemon worker; no call is waited for past its budget.
-
-    A call still running `budget_s` seconds after it started, or at `deadline` (a `clock()` time),
-    is abandoned (`TimedOut(started=True)`) with its worker, and the next item goes to a new
-    worker; items not started by the deadline are `TimedOut(started=False)`. The caller waits on
-    one event and wakes only when a call may have overrun, so a fast scorer pays one hand-off to
-    an idle worker per batch, not one per item. Calls run one at a time, in order, as they would
-    inline (a scorer need not be thread-safe), and see the caller's context variables
-    (Powertools' keys).
-    """
-    values = run_values_with_budget(fn, items, budget_s=budget_s, deadline=deadline, clock=clock, name=name)
+def run_with_budget(fn: Callable[[T], Any], items: Sequence[T], **budget: Any) -> list[Outcome]:
+    """`run_values_with_budget` (same arguments) with each call's result as a `Finished` or a
+    `TimedOut`: the form for callers that want one outcome type per item."""
+    values = run_values_with_budget(fn, items, **budget)
     return [value.outcome if type(value) is Failure else Finished(value) for value in values]
 
 
@@ -167,8 +151,17 @@ def run_values_with_budget(
     clock: Callable[[], float] = time.monotonic,
     name: str = "scorer",
 ) -> list[Any]:
-    """`run_with_budget` for the handler's hot path: each call's return value as it is, or a
-    `Failure` holding its `Finished(error=...)` or `TimedOut` (no wrapper per successful call)."""
+    """`fn(item)` for each item, in order, on a daemon worker; no call is waited for past its budget.
+
+    Each call's return value comes back as it is (no wrapper per successful call: this is the
+    handler's hot path), or as a `Failure` holding `Finished(error=...)` or `TimedOut`. A call
+    still running `budget_s` seconds after it started, or at `deadline` (a `clock()` time), is
+    abandoned (`TimedOut(started=True)`) with its worker, and the next item goes to a new worker;
+    items not started by the deadline are `TimedOut(started=False)`. The caller waits on one lock
+    and wakes only when a call may have overrun, so a fast scorer pays one hand-off to an idle
+    worker per batch, not one per item. Calls run one at a time, in order, as they would inline
+    (a scorer need not be thread-safe), and see the caller's context variables (Powertools' keys).
+    """
     if not items:
         return []
     if deadline is not None and clock() >= deadline:
