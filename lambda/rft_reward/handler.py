@@ -116,11 +116,12 @@ class RewardHandler:
             return []
         ids: list[Any] = []
         slots: list[Sample | Score] = []
+        require_reference = self.require_reference
         for item in event:
             sample_id = item.get("id") if isinstance(item, dict) else None
             ids.append(sample_id)
             try:
-                slots.append(parse_sample(item, require_reference=self.require_reference))
+                slots.append(parse_sample(item, require_reference=require_reference))
             except SampleError as err:
                 self.logger.warning(
                     "Bad sample scores 0",
@@ -132,7 +133,13 @@ class RewardHandler:
         scores: list[Score] = []
         results: list[dict[str, Any]] = []
         for sample_id, slot in zip(ids, slots, strict=True):  # one pass: it runs for every sample
-            score = slot if type(slot) is Score else self._checked(next(raw_scores), sample_id)
+            if type(slot) is Score:
+                score = slot
+            else:
+                raw = next(raw_scores)
+                score = check_score(raw)
+                if score is not raw and INVALID_SCORE in score.metrics:
+                    self._log_invalid(sample_id, score)
             scores.append(score)
             results.append(to_result(sample_id, score))
         if self.logger.isEnabledFor(logging.DEBUG):  # checked once: the per-sample call costs even when off
@@ -183,6 +190,8 @@ class RewardHandler:
             values = run_values_with_budget(
                 score_one, samples, budget_s=budget, deadline=deadline, name=f"{self.task}-scorer"
             )
+        if Failure not in map(type, values):  # the common batch: nothing raised or timed out
+            return values
         return [
             self._from_outcome(sample, value.outcome, budget) if type(value) is Failure else value
             for sample, value in zip(samples, values, strict=True)
@@ -215,14 +224,11 @@ class RewardHandler:
         )
         return failed(SCORER_ERROR, f"scorer raised {type(exc).__name__}")
 
-    def _checked(self, raw: Any, sample_id: Any) -> Score:
-        score = check_score(raw)
-        if score is not raw and INVALID_SCORE in score.metrics:
-            self.logger.error(
-                "Scorer returned an invalid score; sample scores 0",
-                extra={"sample_id": loggable_id(sample_id), "note": score.note},
-            )
-        return score
+    def _log_invalid(self, sample_id: Any, score: Score) -> None:
+        self.logger.error(
+            "Scorer returned an invalid score; sample scores 0",
+            extra={"sample_id": loggable_id(sample_id), "note": score.note},
+        )
 
     # -- observability ------------------------------------------------------------------------
 
