@@ -171,17 +171,19 @@ def run_values_with_budget(
     count = len(items)
 
     def calls(generation: int, start: int) -> bool:
+        lock, outcomes = run.lock, run.outcomes  # locals: this loop runs once per sample
         for index in range(start, count):
             try:
                 value = fn(items[index])
             except BaseException as exc:  # even SystemExit from a scorer is that sample's bug
                 value = Failure(Finished(error=exc))
-            with run.lock:
+            with lock:
                 if run.generation != generation:  # abandoned while running: the result is too late
                     return False
-                run.outcomes[index] = value
-                run.current, run.started = index + 1, clock()
-                if index + 1 == count:
+                outcomes[index] = value
+                run.current = index + 1
+                run.started = clock()
+                if index + 1 == count:  # in the same locked step, so the waiter never sees a gap
                     run.finished = run.worker
                     run.done = True
                     run.completed.release()
