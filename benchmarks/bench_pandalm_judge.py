@@ -29,8 +29,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "lambda")]
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")  # before the handler's logger exists
 
 from pandalm_reward.handler import lambda_handler  # noqa: E402
-from rft_reward.judge import JudgeSettings, bedrock_runtime_client  # noqa: E402
-from rft_reward.judge_client import DEFAULT_MAX_CONCURRENCY  # noqa: E402
+from rft_reward.judge.client import (  # noqa: E402
+    DEFAULT_MAX_CONCURRENCY,
+    JudgeSettings,
+    bedrock_runtime_client,
+)
 
 from benchmarks.harness import RUNS, Figure, report  # noqa: E402
 from tests.reward.converse_server import ConverseServer, loopback_env  # noqa: E402

@@ -1,4 +1,4 @@
-"""The reward Lambda contract (shared/docs/reward-contract.md), through the real handlers."""
+"""The reward Lambda contract (docs/reward-contract.md), through the real handlers."""
 
 from __future__ import annotations
 

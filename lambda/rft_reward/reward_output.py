@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from numbers import Real
+from types import MappingProxyType
 from typing import Any
+
+from rft_reward.values import finite_number
 
 REWARD = "reward"
 FORMAT_OK = "format_ok"
@@ -48,16 +50,6 @@ def failed(reason: str, note: str | None = None) -> Score:
     return Score(0.0, format_ok=False, metrics={reason: 1.0}, note=note or reason)
 
 
-def _finite_float(value: Any) -> float | None:
-    if not isinstance(value, Real):
-        return None
-    try:
-        number = float(value)
-    except (OverflowError, TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _describe(value: Any) -> str:
     """Name a bad score for the logs without echoing anything large or textual."""
     if isinstance(value, float) or (isinstance(value, int) and abs(value) < 10**12):
@@ -72,7 +64,7 @@ def clean_metrics(metrics: Any) -> tuple[dict[str, float], bool]:
     clean: dict[str, float] = {}
     dropped = False
     for name, value in metrics.items():
-        number = _finite_float(value)
+        number = finite_number(value, bool_ok=True)
         if (
             number is None
             or not isinstance(name, str)
@@ -86,10 +78,60 @@ def clean_metrics(metrics: Any) -> tuple[dict[str, float], bool]:
     return clean, dropped
 
 
+def _valid_as_is(score: Score) -> bool:
+    """The common case, checked without building anything: a float value in [0, 1], a bool
+    `format_ok`, a short note or none, and float metrics under valid names."""
+    value = score.value
+    if type(value) is not float or not 0.0 <= value <= 1.0:  # NaN fails the comparison
+        return False
+    note = score.note
+    if type(score.format_ok) is not bool or (
+        note is not None and (type(note) is not str or len(note) > _MAX_NOTE_CHARS)
+    ):
+        return False
+    metrics = score.metrics
+    if type(metrics) is not dict and type(metrics) is not MappingProxyType:
+        return False
+    for name, number in metrics.items():
+        if (
+            type(number) is not float
+            or not math.isfinite(number)
+            or type(name) is not str
+            or not 0 < len(name) <= _MAX_NAME_CHARS
+            or name in _RESERVED_NAMES
+        ):
+            return False
+    return True
+
+
+# Scores made by `constant_score`, by id (the value keeps each alive, so an id is never reused).
+_CONSTANTS: dict[int, Score] = {}
+
+
+def constant_score(
+    value: float, format_ok: bool = True, metrics: Mapping[str, float] | None = None, note: str | None = None
+) -> Score:
+    """A Score checked once, for a scorer to return as often as it likes (GSM8K's "correct").
+
+    Its metrics are a read-only view of a private copy, and a Score is frozen, so it can never
+    change after the check: `check_score` passes it without looking again.
+    """
+    score = Score(value, format_ok, MappingProxyType(dict(metrics or {})), note)
+    if not _valid_as_is(score):
+        raise ValueError(f"not a valid constant score: {score!r}")
+    _CONSTANTS[id(score)] = score
+    return score
+
+
 def check_score(raw: Any) -> Score:
-    """Turn whatever a scorer returned into a Score that honours the contract."""
+    """Turn whatever a scorer returned into a Score that honours the contract.
+
+    A Score that already does is returned as it is (most are, and this runs once per sample).
+    """
+    if type(raw) is Score and (_CONSTANTS.get(id(raw)) is raw or _valid_as_is(raw)):
+        return raw
     base = raw if isinstance(raw, Score) else Score(raw)
-    value = _finite_float(base.value)
+    value = finite_number(base.value, bool_ok=True)
     if value is None or not 0.0 <= value <= 1.0:
         return failed(
             INVALID_SCORE, f"scorer returned {_describe(base.value)}, not a finite number in [0, 1]"
@@ -108,9 +150,10 @@ def check_score(raw: Any) -> Score:
 
 def to_result(sample_id: Any, score: Score) -> dict[str, Any]:
     """The contract's output object for one sample; `score` must come from `check_score`."""
+    value = score.value
     metrics_list: list[dict[str, Any]] = [
-        {"name": REWARD, "value": score.value, "type": "Reward"},
+        {"name": REWARD, "value": value, "type": "Reward"},
         {"name": FORMAT_OK, "value": 1.0 if score.format_ok else 0.0, "type": "Metric"},
     ]
-    metrics_list.extend({"name": n, "value": v, "type": "Metric"} for n, v in score.metrics.items())
-    return {"id": sample_id, "aggregate_reward_score": score.value, "metrics_list": metrics_list}
+    metrics_list += [{"name": n, "value": v, "type": "Metric"} for n, v in score.metrics.items()]
+    return {"id": sample_id, "aggregate_reward_score": value, "metrics_list": metrics_list}
