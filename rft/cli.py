@@ -162,11 +162,11 @@ def status(
     region: RegionOption = None,
 ) -> None:
     """Show the stack's RFT job; on Completed, save its reward curve; exit 4 if it Failed."""
-    from rft import jobs
+    from rft import job_control
     from rft.project import resolve_stack
 
     stack_name = resolve_stack(stack)
-    jobs.status(stack_name, _region(region), _stdout(), watch_job=watch, out_dir=out)
+    job_control.status(stack_name, _region(region), _stdout(), watch_job=watch, out_dir=out)
 
 
 @app.command()
@@ -177,13 +177,13 @@ def stop(
     region: RegionOption = None,
 ) -> None:
     """Stop the stack's RFT job if it is still running."""
-    from rft import jobs
+    from rft import job_control
     from rft.project import resolve_stack
 
     def confirm(question: str) -> bool:
         return yes or typer.confirm(question, default=False)
 
-    jobs.stop(resolve_stack(stack), _region(region), _stdout(), confirm=confirm)
+    job_control.stop(resolve_stack(stack), _region(region), _stdout(), confirm=confirm)
 
 
 @app.command("new-task")

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from click.testing import Result
 
-from rft import jobs
+from rft import job_control
 from rft.errors import EXIT_JOB_FAILED
 
 from .helpers import (
@@ -92,7 +92,7 @@ def test_watch_polls_with_backoff_until_completed_and_saves_the_reward_curve(
     job = deployed()
     upload_metrics(job)
     waits = Transitions(job, "InProgress", "InProgress", "Completed")
-    monkeypatch.setattr(jobs, "POLL_SLEEP", waits)
+    monkeypatch.setattr(job_control, "POLL_SLEEP", waits)
 
     result = run_cli("status", STACK, "--watch", "--out", str(tmp_path))
 
@@ -113,7 +113,7 @@ def test_watch_ends_on_failed_with_the_failure_message(
     waits = Transitions(
         job, "Failed", failure_message="Training data has 12 records; at least 100 are required"
     )
-    monkeypatch.setattr(jobs, "POLL_SLEEP", waits)
+    monkeypatch.setattr(job_control, "POLL_SLEEP", waits)
 
     result = run_cli("status", STACK, "--watch")
 

@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 from rft.contract import check_results
-from rft.jobs import backoff_delays, format_elapsed, job_view, watch
+from rft.job_control import backoff_delays, format_elapsed, job_view, watch
 from rft.rehearse.analysis import percentile, summarize
 from rft.rehearse.rollouts import Rollout, to_bedrock_sample
 from rft.rehearse.runner import run
