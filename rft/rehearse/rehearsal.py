@@ -60,14 +60,14 @@ def _rollouts(request: RehearsalRequest) -> tuple[list[Rollout], str]:
 def _without_aws(task: str) -> str:
     """What rehearses or tests this task's reward with no AWS credentials (for the no-credentials error)."""
     if rehearsal_for(task).offline_handler is not None:
-        return "or rehearse without --judge to score only the part checked in code"
+        return ", or rehearse without --judge to score only the part checked in code"
     test = REPO_ROOT / "tests" / "tasks" / f"test_{task}_reward.py"
     if test.is_file():
         return (
-            f"the {task} reward has no part checked without its judge, so to test it offline run "
+            f". Without AWS: the {task} reward has no part checked in code, so test it with "
             f"`.venv/bin/pytest {test.relative_to(REPO_ROOT).as_posix()}` (a stand-in judge)"
         )
-    return f"the {task} reward has no part checked without its judge, so it needs AWS to rehearse"
+    return f"; the {task} reward has no part checked in code, so it needs AWS to rehearse"
 
 
 def _judge_environment(request: RehearsalRequest) -> dict[str, str]:
@@ -76,7 +76,7 @@ def _judge_environment(request: RehearsalRequest) -> dict[str, str]:
     if boto3.Session().get_credentials() is None:
         raise UserError(
             "--judge bedrock calls the judge model on Amazon Bedrock, but no AWS credentials were found; "
-            f"configure a profile (aws configure, AWS_PROFILE), {_without_aws(request.task)}"
+            f"configure a profile (aws configure, AWS_PROFILE){_without_aws(request.task)}"
         )
     spec = task_spec(request.task)
     model = request.judge_model
