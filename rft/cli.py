@@ -192,7 +192,13 @@ def invoke(
 @_friendly
 def status(
     stack: StackArgument,
-    watch: Annotated[bool, typer.Option("--watch", help="Poll with backoff until the job ends.")] = False,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Poll with backoff until the job ends: a live table in a terminal, else a line per poll.",
+        ),
+    ] = False,
     out: OutOption = Path("reports"),
     region: RegionOption = None,
 ) -> None:
