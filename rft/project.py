@@ -2,7 +2,8 @@
 
 Tasks are the ones declared in `stacks/tasks.py` (the same list the CDK app deploys), plus any
 `lambda/<name>_reward/` package a user added, so a task scaffolded by hand can be rehearsed before it
-has a stack. Stack arguments accept a task name too (`rft status gsm8k` means GsmRftStack).
+has a stack. Every command takes a stack name or a task name: `rft status gsm8k` means GsmRftStack,
+and `rft rehearse GsmRftStack` means gsm8k.
 """
 
 from __future__ import annotations
@@ -67,8 +68,24 @@ def task_for_stack(stack_name: str) -> TaskSpec | None:
     return next((t for t in TASKS if t.stack_name == stack_name), None)
 
 
+def resolve_task(name: str) -> str:
+    """A task name as given, or the task whose stack has that name."""
+    spec = task_for_stack(name)
+    return spec.name if spec is not None else name
+
+
 def known_stack_names() -> list[str]:
     return [t.stack_name for t in TASKS]
+
+
+def configured_judge_model(spec: TaskSpec) -> str | None:
+    """The judge model the app deploys for a task: its cdk.json block, else the spec's default."""
+    from stacks.config import ConfigError, load_config
+
+    try:
+        return load_config(spec, cdk_context().get).judge_model_id
+    except ConfigError as error:
+        raise UserError(f"cdk.json: {error}") from None
 
 
 def cdk_context(path: Path = CDK_JSON) -> Mapping[str, Any]:
