@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from data_prep.errors import RowError
 from data_prep.rows import RawRow
-from data_prep.tasks.jsonl_task import PromptReferenceConverter, render_messages
+from data_prep.converters.jsonl_task import PromptReferenceConverter, render_messages
 from rft import new_task as scaffolding
 from rft.cli import app
 from rft.errors import UserError
@@ -249,15 +249,15 @@ def test_import_block_follows_isort_natural_order() -> None:
     ("name", "after"),
     [
         ("aardvark", "from data_prep.registry import register"),
-        ("gsm9", "from data_prep.tasks.gsm8k import Gsm8k"),
-        ("zebra", "from data_prep.tasks.pandalm import Pandalm"),
+        ("gsm9", "from data_prep.converters.gsm8k import Gsm8k"),
+        ("zebra", "from data_prep.converters.pandalm import Pandalm"),
     ],
 )
 def test_the_converter_import_lands_in_isort_order(name: str, after: str) -> None:
     init = REPO_ROOT / "data_prep" / "tasks" / "__init__.py"
     text = registrations.register_converter(init.read_text(), name, "Mine", init)
     lines = text.splitlines()
-    assert lines[lines.index(after) + 1] == f"from data_prep.tasks.{name} import Mine"
+    assert lines[lines.index(after) + 1] == f"from data_prep.converters.{name} import Mine"
     assert lines[lines.index(registrations.REGISTER_MARKER) - 1] == "register(Mine())"
 
 

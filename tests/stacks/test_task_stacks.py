@@ -7,7 +7,7 @@ import json
 import pytest
 from aws_cdk.assertions import Template
 
-from stacks.tasks import TASKS
+from tasks import TASKS
 from tests.stacks.synth import cdk_json_context, synth_task
 
 TASK_NAMES = [t.name for t in TASKS]
