@@ -52,7 +52,19 @@ STACK_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9]{0,63}")
 # The project's own top-level packages (a task's `<name>_reward` would sit next to them in lambda/), and
 # modules a task's files would replace (tasks/spec.py, tasks/registry.py, the shared converter base).
 PROJECT_PACKAGES = frozenset(
-    {"rft", "stacks", "data_prep", "tasks", "tests", "lambda", "local_aws", "benchmarks", "app", "rft_reward"}
+    {
+        "rft",
+        "stacks",
+        "data_prep",
+        "tasks",
+        "tests",
+        "lambda",
+        "local_aws",
+        "benchmarks",
+        "app",
+        "rft_reward",
+        "rft_job",
+    }
 )
 RESERVED_NAMES = PROJECT_PACKAGES | {"jsonl_task", "spec", "registry", "none", "true", "false"}
 
