@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The CDK app: one stack per task in stacks/tasks.py, checked with cdk-nag's AwsSolutions pack."""
+"""The CDK app: one stack per task in the task registry (tasks/), checked with cdk-nag's AwsSolutions pack."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from data_prep import DataPrepError
 from stacks.config import ConfigError
 from stacks.dependency_layer import LayerBuildError
 from stacks.rft_stack import build_task_stack
-from stacks.tasks import TASKS
+from tasks import TASKS
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 A task only says what is specific to its dataset: where its rows come from, how one raw row
 becomes RFT records, and (rarely) how to split. Loading files, carving validation, schema and
 length validation, statistics and deterministic writing are generic (see `pipeline.py`), so a
-new dataset is one small subclass registered with `data_prep.register`.
+new dataset is one small subclass that its task's `TaskSpec` names (`tasks/<name>.py`).
 
 Minimal example::
 

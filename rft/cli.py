@@ -256,7 +256,7 @@ def new_task(
         typer.Option("--judge-model", help="RLAIF judge model id (default: us.amazon.nova-pro-v1:0)."),
     ] = None,
 ) -> None:
-    """Scaffold your own task: converter, data, reward, tests, task spec and cdk.json block.
+    """Scaffold your own task: task spec, converter, data, reward and tests, plus its registry line.
 
     The generated tests pass and the stack synthesizes as written; see docs/own-task.md.
     """

@@ -1,9 +1,8 @@
 """Where the CLI finds the project's pieces: tasks, stacks, the Lambda asset root and cdk.json.
 
-Tasks are the ones declared in `stacks/tasks.py` (the same list the CDK app deploys), plus any
-`lambda/<name>_reward/` package a user added, so a task scaffolded by hand can be rehearsed before it
-has a stack. Every command takes a stack name or a task name: `rft status gsm8k` means GsmRftStack,
-and `rft rehearse GsmRftStack` means gsm8k.
+Tasks and stacks are the task registry's (`tasks/`, the same list the CDK app deploys), so every
+command knows exactly the tasks `cdk synth` builds. Every command takes a stack name or a
+task name: `rft status gsm8k` means GsmRftStack, and `rft rehearse GsmRftStack` means gsm8k.
 """
 
 from __future__ import annotations
@@ -14,15 +13,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import tasks
 from rft.errors import UserError
-from stacks.task_spec import TaskSpec
-from stacks.tasks import TASKS
+from tasks import TaskSpec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_DIR = REPO_ROOT / "lambda"
 CDK_JSON = REPO_ROOT / "cdk.json"
 DEFAULT_REGION = "us-east-1"
-SHARED_REWARD_PACKAGE = "rft_reward"  # the shared library under lambda/, not a task
 
 
 def ensure_lambda_path() -> None:
@@ -33,29 +31,22 @@ def ensure_lambda_path() -> None:
 
 
 def known_task_names() -> list[str]:
-    names = [t.name for t in TASKS]
-    if LAMBDA_DIR.is_dir():
-        for entry in sorted(LAMBDA_DIR.glob("*_reward/handler.py")):
-            if entry.parent.name == SHARED_REWARD_PACKAGE:
-                continue
-            name = entry.parent.name.removesuffix("_reward")
-            if name not in names:
-                names.append(name)
-    return names
+    return tasks.names()
 
 
 def task_spec(name: str) -> TaskSpec | None:
-    return next((t for t in TASKS if t.name == name), None)
+    try:
+        return tasks.task_by_name(name)
+    except KeyError:
+        return None
 
 
 def reward_handler_path(task: str) -> str:
-    """`<task>_reward.handler.lambda_handler`, the deployed handler string; fails if there is none."""
+    """The task's deployed handler string (`<reward_package>.handler.lambda_handler`)."""
     spec = task_spec(task)
-    if spec is not None:
-        return spec.reward_handler
-    if task in known_task_names():
-        return f"{task}_reward.handler.lambda_handler"
-    raise UserError(f"unknown task {task!r}; known tasks: {', '.join(known_task_names()) or 'none'}")
+    if spec is None:
+        raise UserError(f"unknown task {task!r}; known tasks: {', '.join(known_task_names()) or 'none'}")
+    return spec.reward_handler
 
 
 def resolve_stack(name: str) -> str:
@@ -65,7 +56,10 @@ def resolve_stack(name: str) -> str:
 
 
 def task_for_stack(stack_name: str) -> TaskSpec | None:
-    return next((t for t in TASKS if t.stack_name == stack_name), None)
+    try:
+        return tasks.task_for_stack(stack_name)
+    except KeyError:
+        return None
 
 
 def resolve_task(name: str) -> str:
@@ -75,7 +69,7 @@ def resolve_task(name: str) -> str:
 
 
 def known_stack_names() -> list[str]:
-    return [t.stack_name for t in TASKS]
+    return tasks.stack_names()
 
 
 def configured_judge_model(spec: TaskSpec) -> str | None:

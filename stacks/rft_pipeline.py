@@ -30,7 +30,7 @@ from constructs import Construct
 
 from stacks.config import ConfigError, RftConfig
 from stacks.dependency_layer import RUNTIME, dependency_layer
-from stacks.task_spec import JudgeSpec
+from tasks.spec import JudgeSpec
 
 LAMBDA_ROOT = Path(__file__).resolve().parent.parent / "lambda"
 SHARED_REWARD_PACKAGE = "rft_reward"

@@ -11,7 +11,7 @@ from constructs import Construct
 from data_prep import PrepOptions, PrepResult, prepare
 from stacks.config import RftConfig, load_config
 from stacks.rft_pipeline import RftPipeline
-from stacks.task_spec import TaskSpec
+from tasks.spec import TaskSpec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "build" / "data"

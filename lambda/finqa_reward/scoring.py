@@ -31,7 +31,7 @@ from finqa_reward.answers import Reading, final_answer, read_answer
 
 #: Keys a reference object may carry its gold under: the contract's, then a raw FinQA `qa` dict's.
 REFERENCE_KEYS = ("answer", "exe_ans")
-#: The label the FinQA prompt puts before the question (data_prep/tasks/finqa.py writes it).
+#: The label the FinQA prompt puts before the question (data_prep/converters/finqa.py writes it).
 QUESTION_LABEL = "Question:"
 MAX_QUESTION_CHARS = 2000
 

@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks.bench_data_prep import FULL_SIZES, expand, perturbed, question_key, write_full_gsm8k
 from data_prep import PrepOptions, prepare
-from data_prep.tasks.gsm8k import final_answer
+from data_prep.converters.gsm8k import final_answer
 
 
 @pytest.fixture(scope="module")

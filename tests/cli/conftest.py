@@ -20,11 +20,12 @@ from click.testing import Result
 from moto import mock_aws
 from typer.testing import CliRunner
 
+import tasks
 from rft import aws as rft_aws
 from rft import new_task, project
 from rft.cli import app
 from rft.rehearse import rehearsal, task_samples
-from stacks.task_spec import TaskSpec
+from tasks import JudgeSpec, TaskSpec
 
 from .helpers import JOB_NAME, REGION, MotoJob, deploy_stack, launch_job, stack_outputs
 
@@ -123,9 +124,9 @@ def scaffolded(
     user gets; the CLI then finds the task there: its TaskSpec, lambda/ package and sample files.
     """
     root = tmp_path / "project"
-    for name in ("stacks/tasks.py", "data_prep/tasks/__init__.py", "cdk.json"):  # what a plan reads
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO_ROOT / name, root / name)
+    for name in ("tasks", "data_prep/converters"):  # what a plan reads
+        shutil.copytree(REPO_ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(REPO_ROOT / "cdk.json", root / "cdk.json")
     monkeypatch.setattr(sys, "path", list(sys.path))  # the CLI puts the fake lambda/ on it
     monkeypatch.setattr(project, "LAMBDA_DIR", root / "lambda")
     monkeypatch.setattr(task_samples, "SAMPLES_DIR", root / "data_prep" / "samples")
@@ -142,10 +143,12 @@ def scaffolded(
             name=name,
             stack_name=plan.stack_name,
             description="scaffolded by a test",
+            converter=f"data_prep.converters.{name}:{new_task.camel(name)}",
+            reward_package=f"{name}_reward",
             kind=kind,  # type: ignore[arg-type]
-            judge_model_id=new_task.DEFAULT_JUDGE_MODEL if kind == "rlaif" else None,
+            judge=JudgeSpec(model_id=new_task.DEFAULT_JUDGE_MODEL) if kind == "rlaif" else None,
         )
-        monkeypatch.setattr(project, "TASKS", (*project.TASKS, spec))
+        monkeypatch.setattr(tasks, "TASKS", (*tasks.TASKS, spec))
         imported.append(f"{name}_reward")
         return plan
 

@@ -11,7 +11,7 @@ import pytest
 
 from data_prep import DataPrepError, PrepOptions, RawRow, prepare
 from data_prep.cli import build_parser
-from data_prep.tasks.finqa import (
+from data_prep.converters.finqa import (
     INSTRUCTIONS,
     QUESTION_LABEL,
     SYSTEM_PROMPT,

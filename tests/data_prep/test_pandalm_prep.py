@@ -11,7 +11,7 @@ import pytest
 
 from data_prep import DataPrepError, PrepOptions, PrepResult, RawRow, RowError, prepare
 from data_prep.cli import main
-from data_prep.tasks.pandalm import ANSWER_FORM, SYSTEM_PROMPT, Pandalm, majority, parse_label, row_label
+from data_prep.converters.pandalm import ANSWER_FORM, SYSTEM_PROMPT, Pandalm, majority, parse_label, row_label
 from tests.data_prep.prep_testing import read_jsonl, write_jsonl
 
 QUIET = PrepOptions(progress=False)

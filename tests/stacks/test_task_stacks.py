@@ -7,7 +7,7 @@ import json
 import pytest
 from aws_cdk.assertions import Template
 
-from stacks.tasks import TASKS
+from tasks import TASKS
 from tests.stacks.synth import cdk_json_context, synth_task
 
 TASK_NAMES = [t.name for t in TASKS]
@@ -25,7 +25,7 @@ def test_reward_function_runs_the_tasks_handler(synthesized):
     task, _, template = synthesized
     functions = template.find_resources("AWS::Lambda::Function")
     reward = next(f for k, f in functions.items() if "RewardFunction" in k)["Properties"]
-    assert reward["Handler"] == f"{task.name}_reward.handler.lambda_handler"
+    assert reward["Handler"] == task.reward_handler == f"{task.reward_package}.handler.lambda_handler"
     assert reward["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == f"{task.name}-reward"
 
 
@@ -39,14 +39,15 @@ def test_each_function_asset_ships_only_its_own_packages(synthesized):
             shipped[logical_id] = {p.name for p in asset_dir.iterdir()}
     reward = next(v for k, v in shipped.items() if "RewardFunction" in k)
     launcher = next(v for k, v in shipped.items() if "JobLauncher" in k)
-    assert reward == {f"{task.name}_reward", "rft_reward"}
+    assert reward == {task.reward_package, "rft_reward"}
     assert launcher == {"rft_job"}
 
 
 def test_job_uses_the_hyperparameters_in_cdk_json(synthesized):
     task, _, template = synthesized
     job = next(iter(template.find_resources("Custom::BedrockRftJob").values()))["Properties"]
-    assert json.loads(job["HyperParameters"]) == cdk_json_context()[f"rft:{task.name}"]["hyperParameters"]
+    overrides = (cdk_json_context().get(f"rft:{task.name}") or {}).get("hyperParameters", {})
+    assert json.loads(job["HyperParameters"]) == {**task.hyperparameters, **overrides}
     assert job["JobNamePrefix"] == task.stack_name.lower()
 
 
