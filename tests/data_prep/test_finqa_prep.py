@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -320,8 +321,9 @@ def test_group_key_is_the_report_page() -> None:
     first = RawRow({"id": "ADI/2009/page_49.pdf-1"}, "train", 0, "train.json[0]")
     second = RawRow({"id": "ADI/2009/page_49.pdf-2"}, "train", 1, "train.json[1]")
     other = RawRow({"filename": "ADI/2009/page_50.pdf"}, "train", 2, "train.json[2]")
-    assert finqa.group_key(first) == finqa.group_key(second) != finqa.group_key(other)
-    assert finqa.group_key(RawRow({}, "train", 3, "x")) == ("train", 3)
+    key = partial(finqa.group_key, options=PrepOptions())
+    assert key(first) == key(second) != key(other)
+    assert key(RawRow({}, "train", 3, "x")) == ("train", 3)
 
 
 # -- the hub ------------------------------------------------------------------------------------

@@ -134,7 +134,12 @@ def test_bundled_counts_and_stats(bundled: PrepResult) -> None:
     stats = bundled.stats
     assert stats["source_rows"] == {"train": 999}
     assert stats["skipped_rows"] == 1  # the one blank instruction
-    assert stats["splits"] == {"train": 1496, "validation": 200, "test": 300}
+    # 101 items repeat another exactly and 37 repeat one with the responses in the other order
+    assert stats["dropped_duplicates_by_source_split"] == {"train": 138}
+    assert stats["dropped_test_overlap"] == 0  # the test split is carved by prompt group
+    rows = 999 - 1 - 138
+    test = round(rows * 0.15)
+    assert stats["splits"] == {"train": 2 * (rows - test - 100), "validation": 2 * 100, "test": 2 * test}
     assert stats["options"]["task_options"] == {}
     assert stats["prompt_tokens"]["max"] <= Pandalm.default_max_prompt_tokens
 
@@ -186,7 +191,8 @@ def test_swap_emits_both_orders_with_swapped_labels(bundled_records: dict[str, l
 
 def test_no_swap(tmp_path: Path, bundled: PrepResult) -> None:
     result = run(tmp_path, task_options={"swap": False})
-    assert result.stats["splits"] == {"train": 748, "validation": 100, "test": 150}
+    assert result.stats["splits"] == {s: n // 2 for s, n in bundled.stats["splits"].items()}
+    assert result.stats["dropped_duplicates"] == bundled.stats["dropped_duplicates"]
     assert not any(r["id"].endswith("-swapped") for split in records(result).values() for r in split)
     # the same rows, in the same splits, as the swapped run's originals
     originals = {
@@ -358,11 +364,11 @@ def test_rows_with_problems_are_reported(tmp_path: Path) -> None:
 
 
 def test_group_key_is_order_free() -> None:
-    task = Pandalm()
-    task.group_by = "pair"
+    by_pair = PrepOptions(task_options={"group_by": "pair"})
     row = {"instruction": "I", "input": "", "response1": "A", "response2": "B"}
     swapped = {**row, "response1": "B", "response2": "A"}
-    assert task.group_key(RawRow(row, "train", 0, "x")) == task.group_key(RawRow(swapped, "train", 1, "y"))
+    key = Pandalm().group_key
+    assert key(RawRow(row, "train", 0, "x"), by_pair) == key(RawRow(swapped, "train", 1, "y"), by_pair)
 
 
 # -- CLI ----------------------------------------------------------------------------------------
@@ -385,7 +391,7 @@ def test_cli_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert stats["options"]["task_options"] == {"swap": False, "test_fraction": 0.2, "group_by": "pair"}
-    assert stats["splits"]["test"] == 200
+    assert stats["splits"]["test"] == round(0.2 * (999 - 1 - stats["dropped_duplicates"]))
     assert "pandalm (bundled)" in capsys.readouterr().out
 
 
