@@ -12,7 +12,7 @@ import pytest
 from data_prep import DataPrepError, PrepOptions, PrepResult, RawRow, RowError, prepare
 from data_prep.cli import main
 from data_prep.tasks.pandalm import ANSWER_FORM, SYSTEM_PROMPT, Pandalm, majority, parse_label, row_label
-from tests.data_prep.prep_testing import read_jsonl, write_jsonl
+from tests.data_prep.prep_testing import assert_no_shared_prompts, read_jsonl, variant, write_jsonl
 
 QUIET = PrepOptions(progress=False)
 
@@ -398,3 +398,36 @@ def test_cli_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_bad_test_fraction_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["pandalm", "--out", str(tmp_path), "--test-fraction", "0.8", "--quiet"]) == 2
     assert "test_fraction=0.8" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("swap", [True, False])
+def test_duplicate_items_are_kept_once_with_both_orders_together(tmp_path: Path, swap: bool) -> None:
+    rows = synthetic_rows(300)
+    train, test = rows[:240], rows[240:]
+
+    def again(row: dict[str, Any], k: int) -> dict[str, Any]:
+        return {**row, **{key: variant(row[key], k) for key in ("instruction", "response1", "response2")}}
+
+    same = [again(train[k], k) for k in range(10)]
+    reversed_pair = [
+        {**row, "response1": row["response2"], "response2": row["response1"]} for row in train[20:26]
+    ]
+    same_as_test = [again(test[k], k) for k in range(4)]
+    test_group = [{**test[k], "response1": "Green", "response2": "Pink"} for k in range(10, 12)]
+    write_jsonl(tmp_path / "src" / "train.jsonl", [*train, *same, *reversed_pair, *same_as_test, *test_group])
+    write_jsonl(tmp_path / "src" / "test.jsonl", [*test, *(again(test[k], k + 1) for k in range(3))])
+
+    result = run(tmp_path / "out", source="local", path=tmp_path / "src", task_options={"swap": swap})
+
+    assert_no_shared_prompts(result)
+    assert result.stats["dropped_duplicates_by_source_split"] == {"train": 16, "test": 3}
+    assert result.stats["dropped_test_overlap_by_source_split"] == {"train": 6, "test": 0}
+    per_row = 2 if swap else 1
+    assert result.stats["splits"] == {
+        "train": 140 * per_row,
+        "validation": 100 * per_row,
+        "test": 60 * per_row,
+    }
+    for split, split_records in records(result).items():
+        ids = {r["id"] for r in split_records}
+        assert all(f"{base_id(r)}-swapped" in ids for r in split_records) is swap, split
