@@ -1,9 +1,10 @@
 """The converter interface every task implements.
 
 A task only says what is specific to its dataset: where its rows come from, how one raw row
-becomes RFT records, and (rarely) how to split. Loading files, carving validation, schema and
-length validation, statistics and deterministic writing are generic (see `pipeline.py`), so a
-new dataset is one small subclass registered with `data_prep.register`.
+becomes RFT records, and (rarely) how to split. Loading files, schema and length validation,
+dropping duplicate prompts (`dedup.py`), carving validation, statistics and deterministic writing
+are generic (see `pipeline.py`), so a new dataset is one small subclass registered with
+`data_prep.register`.
 
 Minimal example::
 
@@ -32,7 +33,11 @@ SPLITS: tuple[str, ...] = ("train", "validation", "test")
 
 
 class Converter:
-    """Base class with defaults that keep official splits and read JSONL split files."""
+    """Base class with defaults that keep official splits and read JSONL split files.
+
+    One registered instance serves every run (`prepare`, the CLI, `rft rehearse`), so a converter
+    keeps no state: each hook receives the run's options, and no method assigns to `self`.
+    """
 
     #: Registry and CLI name, also the prefix of record ids.
     name: ClassVar[str] = ""
