@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from data_prep.converter import SPLITS, Converter
 from data_prep.errors import DataPrepError
@@ -130,11 +131,9 @@ def summary(result: PrepResult, path: Path | None = None) -> str:
     return "\n".join(lines)
 
 
-def _by_split(stats: dict[str, object], key: str, what: str) -> str:
+def _by_split(stats: Mapping[str, Any], key: str, what: str) -> str:
     """`12 rows repeating a prompt (train 10, test 2)`, or "" when there were none."""
-    by_split = stats[f"{key}_by_source_split"]
-    assert isinstance(by_split, dict)
-    where = ", ".join(f"{split} {count}" for split, count in by_split.items() if count)
+    where = ", ".join(f"{split} {count}" for split, count in stats[f"{key}_by_source_split"].items() if count)
     return f"{stats[key]} {what} ({where})" if stats[key] else ""
 
 

@@ -108,7 +108,8 @@ def prepare(task: str, out_dir: str | Path, options: PrepOptions | None = None) 
         output["train"] = subsample(output["train"], options.max_train_records, options.seed, _row_of)
         capped = before - len(output["train"])
 
-    problems = count_problems({split: len(output[split]) for split in SPLITS})
+    repeats = sum(dropped.duplicates.values()) + sum(dropped.test_overlap.values())
+    problems = count_problems({split: len(output[split]) for split in SPLITS}, repeats)
     if problems:
         raise DataPrepError.from_problems(task, problems)
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import data_prep.registry
-from data_prep import PrepOptions, PrepResult, prepare
+from data_prep import DataPrepError, PrepOptions, PrepResult, prepare
 from data_prep.cli import summary
 from data_prep.dedup import drop_duplicates
 from data_prep.tasks.jsonl_task import PromptReferenceConverter
@@ -139,3 +139,11 @@ def test_dedup_is_deterministic(tmp_path: Path, own_task: str) -> None:
     second = prepare(own_task, tmp_path / "b", local(path))
     assert first.train_path.read_bytes() == second.train_path.read_bytes()
     assert first.stats_path.read_bytes() == second.stats_path.read_bytes()
+
+
+def test_too_few_distinct_prompts_says_duplicates_were_dropped(tmp_path: Path, own_task: str) -> None:
+    rows = own_rows(0, 150)
+    rows += [{**row, "prompt": variant(row["prompt"], k)} for k, row in enumerate(rows[:100])]
+    with pytest.raises(DataPrepError) as raised:
+        prepare(own_task, tmp_path / "out", local(write_jsonl(tmp_path / "rows.jsonl", rows)))
+    assert "train would have 50 records, after dropping 100 rows that repeat a prompt" in str(raised.value)
