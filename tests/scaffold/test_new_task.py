@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from data_prep.converters.jsonl_task import PromptReferenceConverter, render_messages
+from data_prep.dedup import prompt_key
 from data_prep.errors import RowError
 from data_prep.rows import RawRow
 from rft import new_task as scaffolding
@@ -366,9 +367,12 @@ def test_rows_the_converter_cannot_use_raise_row_error(data: Any) -> None:
     assert "prompt" in raised.value.fix and "reference" in raised.value.fix
 
 
-def test_leak_key_normalises_the_prompt() -> None:
-    row = RawRow({"prompt": "  What   is\nIt? "}, "train", 0, "f:1")
-    assert Mine().leak_key(row) == "what is it?"
+def test_prompts_differing_in_whitespace_or_case_are_one_prompt() -> None:
+    a, b = (
+        Mine().to_records(RawRow({"prompt": prompt, "reference": "r"}, "train", 0, "f:1"), "train")[0]
+        for prompt in ("  What   is\nIt? ", "what is it?")
+    )
+    assert prompt_key(a) == prompt_key(b)  # so data_prep keeps only one of them (data_prep/dedup.py)
 
 
 # -- the example data ---------------------------------------------------------------------------------
