@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from stacks.tasks import GSM8K
 from tests.stacks.synth import cdk_json_context
 
 
@@ -142,8 +143,10 @@ def test_job_custom_resource_carries_the_rft_request(synth):
     t = synth()
     job = only(t, "Custom::BedrockRftJob")["Properties"]
     hyper = json.loads(job["HyperParameters"])
-    context = cdk_json_context()["rft:gsm8k"]["hyperParameters"]
-    assert hyper == context
+    assert hyper == {
+        **GSM8K.hyperparameters,
+        **cdk_json_context().get("rft:gsm8k", {}).get("hyperParameters", {}),
+    }
     assert job["BaseModelIdentifier"].endswith("foundation-model/amazon.nova-2-lite-v1:0:256k")
     assert (
         "Fn::GetAtt" in job["GraderLambdaArn"] and "RewardFunction" in job["GraderLambdaArn"]["Fn::GetAtt"][0]
