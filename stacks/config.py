@@ -353,12 +353,12 @@ def check_app_keys(context: Context, tasks: Iterable[TaskSpec]) -> None:
             hint = f"did you mean `rft:{guess}:{name}`?" if guess else f"the tasks are {', '.join(names)}."
             raise ConfigError(f"Unknown task {task_name!r} in `{key}` {where}; {hint}")
         guess = did_you_mean(key, [*APP_DEFAULTS, *task_blocks])
-        hint = (
-            f"did you mean `{guess}`?"
-            if guess
-            else f"known keys: {', '.join([*APP_DEFAULTS, *task_blocks])}."
+        if guess:
+            raise ConfigError(f"Unknown key `{key}` {where}; did you mean `{guess}`?")
+        raise ConfigError(
+            f"Unknown key `{key}` {where}: not an app setting ({', '.join(APP_DEFAULTS)}) and not a task "
+            f"({', '.join(names)}); register a task in stacks/tasks.py (`rft new-task`)."
         )
-        raise ConfigError(f"Unknown key `{key}` {where}; {hint}")
 
 
 def check_task_keys(task: TaskSpec, context: Context) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from aws_cdk import Annotations, CfnOutput, Environment, Stack
+from aws_cdk import Annotations, CfnOutput, CfnWaitConditionHandle, Environment, Stack
 from constructs import Construct
 
 from data_prep import DataPrepError, PrepOptions, PrepResult, prepare
@@ -86,6 +86,8 @@ def build_task_stack(
             description=f"bedrock-rft: {task.name} (not built: its configuration or data has an error)",
             env=Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=app_config.region),
         )
+        # CloudFormation rejects a template without resources; this no-op one keeps it valid.
+        CfnWaitConditionHandle(stack, "NotBuilt")
         Annotations.of(stack).add_error(f"{task.stack_name} ({task.name}): {error}")
         return stack
     return RftStack(scope, task, config=config, data=data)
