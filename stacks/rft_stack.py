@@ -86,6 +86,8 @@ def build_task_stack(
             description=f"bedrock-rft: {task.name} (not built: its configuration or data has an error)",
             env=Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=app_config.region),
         )
+        # The CLI prints an error's trace with it: a jsii frame, no use to the user.
+        stack.node.set_context("aws:cdk:disable-stack-trace", True)
         # CloudFormation rejects a template without resources; this no-op one keeps it valid.
         CfnWaitConditionHandle(stack, "NotBuilt")
         Annotations.of(stack).add_error(f"{task.stack_name} ({task.name}): {error}")
