@@ -28,21 +28,22 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, str]:
     return overrides
 
 
-def effective_config(name: str, pairs: Sequence[str] = (), cdk_json: Path = CDK_JSON) -> RftConfig:
+def effective_config(name: str, pairs: Sequence[str] = (), cdk_json: Path | None = None) -> RftConfig:
     """The validated configuration of the task or stack `name`, as synth would compute it."""
     task = task_spec(name) or task_for_stack(name)
     if task is None:
         raise UserError(
             f"unknown task or stack {name!r}; known stacks: {', '.join(known_stack_names()) or 'none'}"
         )
-    context = Context.from_layers(cdk_json_context(cdk_json), parse_overrides(pairs))
+    context = Context.from_layers(cdk_json_context(cdk_json or CDK_JSON), parse_overrides(pairs))
     try:
         return load_config(task, context)
     except ConfigError as error:
         raise UserError(str(error)) from None
 
 
-def _shown(value: Any) -> str:
+def shown_value(value: Any) -> str:
+    """A value as the README and `rft config` write it (JSON-like: true, 30, none for unset)."""
     if value is None:
         return "none"
     if isinstance(value, bool):
@@ -57,7 +58,7 @@ def render(config: RftConfig) -> list[str]:
     rows: list[Setting] = list(config.provenance)
     width = max(len(s.key) for s in rows)
     lines = [f"{config.task.stack_name} ({config.task.name}): effective configuration"]
-    lines += [f"  {s.key:<{width}}  {s.source:<8}  {_shown(s.value)}" for s in rows]
+    lines += [f"  {s.key:<{width}}  {s.source:<8}  {shown_value(s.value)}" for s in rows]
     return lines
 
 

@@ -1,0 +1,68 @@
+"""The real, pinned CDK CLI: one task's broken data fails only its stack; no Node banner; typos fail.
+
+Slow (each run synthesizes), like test_cdk_cli.py. The data is broken through configuration
+(`source=local` with a path that does not exist), so nothing in the repository is touched.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CDK = REPO_ROOT / "node_modules" / ".bin" / "cdk"
+BROKEN_FINQA = ("-c", "rft:finqa:source=local", "-c", "rft:finqa:path=/nonexistent/finqa.json")
+
+pytestmark = pytest.mark.slow
+
+
+def run_cdk(*args: str, outdir: Path) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it: no JSII_SILENCE_* variables (app.py must silence jsii itself)."""
+    if not CDK.exists():
+        pytest.fail("node_modules/.bin/cdk is missing: run `make setup` (make test does it for you)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "JSII_"))}
+    env.update(
+        CDK_HOME=str(outdir / ".cdk-home"),
+        AWS_CONFIG_FILE=str(outdir / "no-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(outdir / "no-credentials"),
+        AWS_EC2_METADATA_DISABLED="true",
+        CDK_DISABLE_VERSION_CHECK="1",
+    )
+    return subprocess.run(
+        [str(CDK), *args, "--output", str(outdir / "cdk.out"), "--no-notices"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_broken_finqa_data_fails_only_finqa_and_no_node_banner_is_printed(tmp_path):
+    other = run_cdk("synth", "GsmRftStack", "--quiet", *BROKEN_FINQA, outdir=tmp_path / "gsm")
+    assert other.returncode == 0, other.stderr[-3000:]
+    assert (tmp_path / "gsm" / "cdk.out" / "GsmRftStack.template.json").is_file()
+    # jsii's end-of-life banner is a box of `!!` lines; app.py silences it before aws_cdk starts Node.
+    assert "!!" not in other.stderr and "end-of-life" not in other.stderr, other.stderr[:2000]
+
+    broken = run_cdk("synth", "FinqaRftStack", "--quiet", *BROKEN_FINQA, outdir=tmp_path / "finqa")
+    assert broken.returncode != 0
+    errors = [line for line in broken.stderr.splitlines() if line.startswith("ERROR")]
+    assert len(errors) == 1, broken.stderr
+    assert "FinqaRftStack (finqa): /nonexistent/finqa.json" in errors[0]
+    assert "Traceback" not in broken.stderr and "program.js" not in broken.stderr
+
+
+def test_misspelled_overrides_fail_synth_with_did_you_mean(tmp_path):
+    top = run_cdk("synth", "GsmRftStack", "--quiet", "-c", "rft:launchjob=false", outdir=tmp_path / "a")
+    assert top.returncode != 0
+    assert "error: Unknown key `rft:launchjob` (from -c); did you mean `rft:launchJob`?" in top.stderr
+    assert "Traceback" not in top.stderr
+
+    task = run_cdk("synth", "GsmRftStack", "--quiet", "-c", "rft:gsm8k:epochcount=2", outdir=tmp_path / "b")
+    assert task.returncode != 0
+    assert "did you mean `rft:gsm8k:epochCount`?" in task.stderr and "Traceback" not in task.stderr
