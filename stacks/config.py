@@ -587,6 +587,11 @@ def _base_model(raw: Any, region: str) -> str:
         raise ConfigError(
             f"rft:baseModel {model!r} is not a Bedrock model ARN; use {NOVA_2_LITE} or the model id {NOVA_2_LITE_ID}."
         )
+    if arn and arn.group("kind") != "foundation-model":
+        raise ConfigError(
+            f"rft:baseModel {model!r} is a {arn.group('kind')} ARN; bedrock-rft fine-tunes a foundation model: "
+            f"use {NOVA_2_LITE} or the model id {NOVA_2_LITE_ID}."
+        )
     model_id = arn.group("id") if arn else model
     if model_id in OPEN_WEIGHT_RFT_MODELS:
         raise ConfigError(

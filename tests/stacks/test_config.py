@@ -226,6 +226,12 @@ def test_good_judge_overrides_reach_the_judge_environment():
         ),
         ({"rft:baseModel": "amazon.nova-pro-v1:0"}, r"not a base model Bedrock RFT .* supports"),
         ({"rft:baseModel": "arn:nonsense"}, r"is not a Bedrock model ARN"),
+        (
+            {
+                "rft:baseModel": "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-2-lite-v1:0:256k/abc"
+            },
+            r"is a custom-model ARN; bedrock-rft fine-tunes a foundation model",
+        ),
         ({"rft:launchJob": "maybe"}, r"rft:launchJob must be true or false"),
         ({"rft:logRetentionDays": "a month"}, r"rft:logRetentionDays must be a whole number"),
         ({"rft:notificationEmail": "nobody"}, r"is not an email address"),
