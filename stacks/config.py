@@ -26,7 +26,7 @@ import math
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -186,27 +186,23 @@ class AppConfig:
     destroy_data_on_delete: bool
     log_retention_days: int
     notification_email: str
-    provenance: tuple[Setting, ...] = ()
+    provenance: tuple[Setting, ...]
 
 
 @dataclass(frozen=True)
-class RftConfig:
-    """Everything one task's stack needs to know, already validated."""
+class RftConfig(AppConfig):
+    """Everything one task's stack needs to know, already validated: the app's settings and the task's.
+
+    `provenance` lists the app's settings, then the task's.
+    """
 
     task: TaskSpec
-    region: str
-    base_model: str
-    launch_job: bool
-    destroy_data_on_delete: bool
-    log_retention_days: int
-    notification_email: str
     hyperparameters: dict[str, Any]
     data_options: dict[str, Any]
     # Judge and concurrency values a user overrode, validated (keys as in cdk.json).
     settings: dict[str, Any]
     # The task's judge with every override applied (None for RLVR tasks).
     judge: JudgeSpec | None = None
-    provenance: tuple[Setting, ...] = ()
 
     @property
     def max_prompt_tokens(self) -> int:
@@ -319,19 +315,14 @@ def load_config(task: TaskSpec, context: ContextLike, app: AppConfig | None = No
     if reserved.source != DEFAULT_SOURCE:
         settings["rewardReservedConcurrency"] = _reserved_concurrency(reserved.value, task.name)
 
+    shared = {f.name: getattr(app, f.name) for f in fields(AppConfig)}
     return RftConfig(
+        **{**shared, "provenance": (*app.provenance, *layers.values())},
         task=task,
-        region=app.region,
-        base_model=app.base_model,
-        launch_job=app.launch_job,
-        destroy_data_on_delete=app.destroy_data_on_delete,
-        log_retention_days=app.log_retention_days,
-        notification_email=app.notification_email,
         hyperparameters=hyperparameters,
         data_options=data_options,
         settings=settings,
         judge=judge,
-        provenance=(*app.provenance, *layers.values()),
     )
 
 

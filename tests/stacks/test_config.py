@@ -264,18 +264,16 @@ def test_bad_task_values_are_task_errors(overrides, message):
         load(**overrides)
 
 
-def test_rft_config_fields_are_unchanged_for_the_construct():
-    # The pipeline construct reads these; the loader adds `judge` and `provenance` only.
-    names = [f.name for f in fields(load().__class__)]
-    assert names[:10] == [
+def test_rft_config_keeps_the_attributes_the_construct_reads():
+    config = load(PANDALM)
+    for name in ("region", "base_model", "launch_job", "destroy_data_on_delete", "log_retention_days"):
+        assert getattr(config, name) == getattr(load_app_config(Context({})), name), name
+    assert config.notification_email == "" and config.max_prompt_tokens == 2048
+    assert config.judge_model_id == "us.amazon.nova-pro-v1:0" and config.reward_reserved_concurrency == 10
+    assert [f.name for f in fields(config)][-5:] == [
         "task",
-        "region",
-        "base_model",
-        "launch_job",
-        "destroy_data_on_delete",
-        "log_retention_days",
-        "notification_email",
         "hyperparameters",
         "data_options",
         "settings",
+        "judge",
     ]

@@ -6,40 +6,13 @@ Slow (each run synthesizes), like test_cdk_cli.py. The data is broken through co
 
 from __future__ import annotations
 
-import os
-import subprocess
-from pathlib import Path
-
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CDK = REPO_ROOT / "node_modules" / ".bin" / "cdk"
+from tests.stacks.test_cdk_cli import run_cdk  # no AWS credentials and no JSII_SILENCE_* variables
+
 BROKEN_FINQA = ("-c", "rft:finqa:source=local", "-c", "rft:finqa:path=/nonexistent/finqa.json")
 
 pytestmark = pytest.mark.slow
-
-
-def run_cdk(*args: str, outdir: Path) -> subprocess.CompletedProcess[str]:
-    """The CLI as a user runs it: no JSII_SILENCE_* variables (app.py must silence jsii itself)."""
-    if not CDK.exists():
-        pytest.fail("node_modules/.bin/cdk is missing: run `make setup` (make test does it for you)")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "JSII_"))}
-    env.update(
-        CDK_HOME=str(outdir / ".cdk-home"),
-        AWS_CONFIG_FILE=str(outdir / "no-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(outdir / "no-credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
-        CDK_DISABLE_VERSION_CHECK="1",
-    )
-    return subprocess.run(
-        [str(CDK), *args, "--output", str(outdir / "cdk.out"), "--no-notices"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def test_broken_finqa_data_fails_only_finqa_and_no_node_banner_is_printed(tmp_path):
