@@ -3,25 +3,52 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 
-import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks
 
-from data_prep import DataPrepError
-from stacks.config import ConfigError
-from stacks.dependency_layer import LayerBuildError
-from stacks.rft_stack import build_task_stack
-from tasks import TASKS
+def _silence_node_banner() -> None:
+    """jsii (under aws_cdk) prints an 11-line banner on every synth when Node is past end of life.
+
+    `npx cdk` runs this file directly, so this must happen here, before aws_cdk starts Node, not
+    only in the Makefile. The end-of-life switch lists Node major versions, so it names the running one.
+    """
+    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
+    if "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION" not in os.environ:
+        try:
+            version = subprocess.run(
+                ["node", "--version"], capture_output=True, text=True, timeout=30, check=False
+            ).stdout
+        except (OSError, subprocess.SubprocessError):  # no node: aws_cdk will say so itself
+            return
+        major = version.strip().lstrip("v").split(".")[0]
+        if major.isdigit():
+            os.environ["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = major
+
+
+_silence_node_banner()
+
+import aws_cdk as cdk  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
+from stacks.config import ConfigError, Context, load_app_config  # noqa: E402
+from stacks.dependency_layer import LayerBuildError  # noqa: E402
+from stacks.rft_stack import build_task_stack  # noqa: E402
+from tasks import TASKS  # noqa: E402
 
 
 def main() -> None:
     app = cdk.App()
     try:
+        context = Context.from_node(app.node)
+        app_config = load_app_config(context, TASKS)
         for task in TASKS:
-            build_task_stack(app, task)
-    except (ConfigError, DataPrepError, LayerBuildError) as error:
-        # A user mistake: say what to fix, no traceback, and fail the synth before anything deploys.
+            # A task's own config or data mistake fails only its stack (an error annotation).
+            build_task_stack(app, task, app_config=app_config, context=context)
+    except (ConfigError, LayerBuildError) as error:
+        # An app-wide mistake: say what to fix, no traceback, and fail the synth before anything deploys.
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
     # Unacknowledged findings fail the synth (cdk-nag v3 runs as a CDK policy-validation plugin).

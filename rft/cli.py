@@ -277,5 +277,25 @@ def new_task(
         console.print(line, markup=False, soft_wrap=True)
 
 
+@app.command("config")
+@_friendly
+def config_command(
+    stack: StackArgument,
+    context: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--context", "-c", help="Override a context value as cdk does: -c rft:gsm8k:epochCount=2."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Print the stack's effective configuration and where each value came from (default, cdk.json, -c)."""
+    from rft import config_view
+
+    config = config_view.effective_config(stack, context or ())
+    text = config_view.as_json(config) if as_json else "\n".join(config_view.render(config))
+    _stdout().print(text, markup=False, soft_wrap=True)
+
+
 def main() -> None:
     app(prog_name="rft")

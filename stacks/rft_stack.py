@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from aws_cdk import CfnOutput, Environment, Stack
+from aws_cdk import Annotations, CfnOutput, CfnWaitConditionHandle, Environment, Stack
 from constructs import Construct
 
-from data_prep import PrepOptions, PrepResult, prepare
-from stacks.config import RftConfig, load_config
+from data_prep import DataPrepError, PrepOptions, PrepResult, prepare
+from stacks.config import AppConfig, Context, RftConfig, TaskConfigError, load_app_config, load_config
 from stacks.rft_pipeline import RftPipeline
 from tasks.spec import TaskSpec
 
@@ -61,6 +61,35 @@ class RftStack(Stack):
             CfnOutput(self, "JobName", value="not-launched", description="rft:launchJob is false")
 
 
-def build_task_stack(scope: Construct, task: TaskSpec) -> RftStack:
-    config = load_config(task, scope.node.try_get_context)
-    return RftStack(scope, task, config=config, data=prepare_task_data(config))
+def build_task_stack(
+    scope: Construct,
+    task: TaskSpec,
+    *,
+    app_config: AppConfig | None = None,
+    context: Context | None = None,
+) -> Stack:
+    """The task's stack; a mistake in this task's own config or data fails only this stack.
+
+    Such a stack is built without its pipeline and carries an error annotation, which the CDK CLI
+    reports (and refuses to deploy) only when this stack is selected: `cdk synth`, `deploy` or
+    `destroy` of another task's stack proceeds. App-wide mistakes raise `ConfigError`.
+    """
+    context = context if context is not None else Context.from_node(scope.node)
+    app_config = app_config if app_config is not None else load_app_config(context)
+    try:
+        config = load_config(task, context, app_config)
+        data = prepare_task_data(config)
+    except (TaskConfigError, DataPrepError) as error:
+        stack = Stack(
+            scope,
+            task.stack_name,
+            description=f"bedrock-rft: {task.name} (not built: its configuration or data has an error)",
+            env=Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=app_config.region),
+        )
+        # The CLI prints an error's trace with it: a jsii frame, no use to the user.
+        stack.node.set_context("aws:cdk:disable-stack-trace", True)
+        # CloudFormation rejects a template without resources; this no-op one keeps it valid.
+        CfnWaitConditionHandle(stack, "NotBuilt")
+        Annotations.of(stack).add_error(f"{task.stack_name} ({task.name}): {error}")
+        return stack
+    return RftStack(scope, task, config=config, data=data)

@@ -8,7 +8,10 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from tasks import task_by_name
 from tests.stacks.synth import cdk_json_context
+
+GSM8K = task_by_name("gsm8k")
 
 
 def resources(template: Template, kind: str) -> dict[str, Any]:
@@ -142,8 +145,10 @@ def test_job_custom_resource_carries_the_rft_request(synth):
     t = synth()
     job = only(t, "Custom::BedrockRftJob")["Properties"]
     hyper = json.loads(job["HyperParameters"])
-    context = cdk_json_context()["rft:gsm8k"]["hyperParameters"]
-    assert hyper == context
+    assert hyper == {
+        **GSM8K.hyperparameters,
+        **cdk_json_context().get("rft:gsm8k", {}).get("hyperParameters", {}),
+    }
     assert job["BaseModelIdentifier"].endswith("foundation-model/amazon.nova-2-lite-v1:0:256k")
     assert (
         "Fn::GetAtt" in job["GraderLambdaArn"] and "RewardFunction" in job["GraderLambdaArn"]["Fn::GetAtt"][0]
@@ -190,11 +195,22 @@ def test_outputs_name_bucket_reward_function_and_job(synth):
         ({"rft:launchJob": "maybe"}, "rft:launchJob must be true or false"),
     ],
 )
-def test_bad_configuration_fails_synth_with_the_fix(synth, override, message):
-    from stacks.config import ConfigError
+def test_bad_configuration_fails_synth_with_the_fix(override, message, tmp_path):
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Annotations
 
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(".", r"\.")):
-        synth(**override)
+    from stacks.config import ConfigError
+    from stacks.rft_stack import build_task_stack
+
+    # An app-wide mistake raises (app.py prints it); a task's own fails its stack with an error annotation.
+    app = cdk.App(outdir=str(tmp_path), context=override)
+    try:
+        stack = build_task_stack(app, GSM8K)
+    except ConfigError as error:
+        assert message in str(error) and override.keys() == {"rft:launchJob"}
+        return
+    [error] = Annotations.from_stack(stack).find_error("/GsmRftStack", Match.any_value())
+    assert message in str(error.entry.data)
 
 
 def test_job_state_changes_reach_an_encrypted_topic(synth):

@@ -46,6 +46,7 @@ def test_each_function_asset_ships_only_its_own_packages(synthesized):
 def test_job_uses_the_hyperparameters_in_cdk_json(synthesized):
     task, _, template = synthesized
     job = next(iter(template.find_resources("Custom::BedrockRftJob").values()))["Properties"]
+    # The TaskSpec holds the defaults; cdk.json only what a user overrides (none for the built-in tasks).
     overrides = (cdk_json_context().get(f"rft:{task.name}") or {}).get("hyperParameters", {})
     assert json.loads(job["HyperParameters"]) == {**task.hyperparameters, **overrides}
     assert job["JobNamePrefix"] == task.stack_name.lower()
