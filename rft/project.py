@@ -20,7 +20,6 @@ from tasks import TaskSpec
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_DIR = REPO_ROOT / "lambda"
 CDK_JSON = REPO_ROOT / "cdk.json"
-DEFAULT_REGION = "us-east-1"
 
 
 def ensure_lambda_path() -> None:
@@ -92,5 +91,7 @@ def cdk_context(path: Path = CDK_JSON) -> Mapping[str, Any]:
 
 def default_region() -> str:
     """The region the app deploys its stacks to (`rft:region` in cdk.json), which is where to look."""
+    from stacks.config import APP_DEFAULTS  # pure: the one place the default region is written
+
     region = cdk_context().get("rft:region")
-    return str(region) if region else DEFAULT_REGION
+    return str(region) if region else str(APP_DEFAULTS["rft:region"])
