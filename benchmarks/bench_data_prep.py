@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.harness import RUNS, WALL, Figure, median_seconds, number, paired, report, seconds  # noqa: E402
 from data_prep import PrepOptions, get_task, prepare  # noqa: E402
+from data_prep.dedup import prompt_key  # noqa: E402
 from data_prep.rows import RawRow  # noqa: E402
 from data_prep.sources import SAMPLES_DIR  # noqa: E402
 
@@ -44,8 +45,9 @@ _INTEGER = re.compile(r"\d+")
 
 
 def question_key(question: str) -> Hashable:
-    """The GSM8K converter's own key for comparing questions (what it detects leaks by)."""
-    return get_task("gsm8k").leak_key(RawRow({"question": question}, "train", 0, "generated"))
+    """data_prep's own key for comparing prompts (what it drops duplicates by), on the GSM8K record."""
+    row = RawRow({"question": question, "answer": "#### 1"}, "train", 0, "generated")
+    return prompt_key(get_task("gsm8k").to_records(row, "train")[0])
 
 
 def perturbed(question: str, shift: int) -> str:
