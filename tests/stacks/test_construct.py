@@ -24,7 +24,7 @@ def documented_stack_class() -> type[cdk.Stack]:
     """The stack class of the doc's example (the lines before `app = cdk.App()`)."""
     [block] = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
     namespace: dict[str, object] = {}
-    exec(compile(block.split("\napp = cdk.App()")[0], str(DOC), "exec"), namespace)  # noqa: S102
+    exec(compile(block.split("\napp = cdk.App()")[0], str(DOC), "exec"), namespace)
     return namespace["EchoRftStack"]  # type: ignore[return-value]
 
 
