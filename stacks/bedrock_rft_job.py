@@ -24,8 +24,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from stacks.bedrock_model import BedrockModel
-from stacks.dependency_layer import RUNTIME
-from stacks.functions import LAMBDA_ROOT, function_role, lambda_code, log_group
+from stacks.functions import LAMBDA_ROOT, function_role, lambda_code, log_group, python_function
 from stacks.nag import acknowledge, logical_id, nag_account, nag_partition, nag_region
 
 JOB_PACKAGE = "rft_job"
@@ -66,45 +65,38 @@ class BedrockRftJobProps:
     validation_data_uri: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     description: str = "Launches, keeps or stops a Bedrock RFT job (custom resource)"
+    # Powertools + boto3 for the launcher (`stacks.dependency_layer`); without it the handler cannot import.
+    layer: lambda_.ILayerVersion | None = None
+    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
 
 
 class BedrockRftJob(Construct):
     """The launcher function, its Provider and the `Custom::BedrockRftJob` resource (`resource.ref` is
     the job name; `JobArn` and `CustomModelName` are attributes)."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        props: BedrockRftJobProps,
-        layer: lambda_.ILayerVersion | None = None,
-        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, props: BedrockRftJobProps) -> None:
         super().__init__(scope, construct_id)
         # Child ids as in the flat construct this came from (RftStack keeps deployed logical ids).
-        self.log_group = log_group(self, "JobLauncherLogs", log_retention)
+        self.log_group = log_group(self, "JobLauncherLogs", props.log_retention)
         self.role = self._launcher_role(props)
-        self.launcher = lambda_.Function(
+        self.launcher = python_function(
             self,
             "JobLauncher",
-            description=props.description,
-            runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
             handler="rft_job.handler.on_event",
             code=lambda_code([JOB_PACKAGE]),
-            layers=[layer] if layer else None,
+            role=self.role,
+            logs_=self.log_group,
+            layers=[props.layer] if props.layer else [],
             timeout=Duration.minutes(2),
             memory_size=256,
             environment={"POWERTOOLS_SERVICE_NAME": "rft-job", "POWERTOOLS_LOG_LEVEL": "INFO"},
-            log_group=self.log_group,
-            role=self.role,
+            description=props.description,
         )
         self.provider = cr.Provider(
             self,
             "JobProvider",
             on_event_handler=self.launcher,
-            log_group=log_group(self, "JobProviderLogs", log_retention),
+            log_group=log_group(self, "JobProviderLogs", props.log_retention),
         )
         acknowledge(
             self.provider,

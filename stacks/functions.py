@@ -3,14 +3,16 @@ that may write only there."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+
+from stacks.dependency_layer import RUNTIME
 
 LAMBDA_ROOT = Path(__file__).resolve().parent.parent / "lambda"
 
@@ -35,6 +37,40 @@ def function_role(scope: Construct, construct_id: str, logs_: logs.LogGroup) -> 
         )
     )
     return role
+
+
+def python_function(
+    scope: Construct,
+    construct_id: str,
+    *,
+    handler: str,
+    code: lambda_.Code,
+    role: iam.IRole,
+    logs_: logs.ILogGroup,
+    layers: Sequence[lambda_.ILayerVersion],
+    timeout: Duration,
+    memory_size: int,
+    environment: Mapping[str, str],
+    description: str,
+    reserved_concurrency: int | None = None,
+) -> lambda_.Function:
+    """A Python function on arm64 (the layer is built for it), with the given role and log group."""
+    return lambda_.Function(
+        scope,
+        construct_id,
+        description=description,
+        runtime=RUNTIME,
+        architecture=lambda_.Architecture.ARM_64,
+        handler=handler,
+        code=code,
+        layers=list(layers) or None,
+        timeout=timeout,
+        memory_size=memory_size,
+        reserved_concurrent_executions=reserved_concurrency,
+        environment=dict(environment),
+        log_group=logs_,
+        role=role,
+    )
 
 
 _RETENTION = {

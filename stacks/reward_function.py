@@ -12,8 +12,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.bedrock_model import BedrockModel
-from stacks.dependency_layer import RUNTIME
-from stacks.functions import LAMBDA_ROOT, function_role, lambda_code, log_group
+from stacks.functions import LAMBDA_ROOT, function_role, lambda_code, log_group, python_function
 
 
 @dataclass(frozen=True)
@@ -58,23 +57,18 @@ class RewardFunctionProps:
     environment: Mapping[str, str] = field(default_factory=dict)
     # Set for an RLAIF reward; the function may then invoke this model and nothing else in Bedrock.
     judge: RewardJudge | None = None
+    # Layers the handler imports from (RftPipeline adds its Powertools + boto3 layer).
+    layers: Sequence[lambda_.ILayerVersion] = ()
+    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
 
 
 class RewardFunction(Construct):
     """A Lambda with a role that may write its own logs and, for a judge reward, invoke only the judge."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        props: RewardFunctionProps,
-        layer: lambda_.ILayerVersion | None = None,
-        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, props: RewardFunctionProps) -> None:
         super().__init__(scope, construct_id)
         # Child ids as in the flat construct this came from (RftStack keeps deployed logical ids).
-        self.log_group = log_group(self, "RewardLogs", log_retention)
+        self.log_group = log_group(self, "RewardLogs", props.log_retention)
         self.role = function_role(self, "RewardRole", self.log_group)
         environment = {
             "POWERTOOLS_SERVICE_NAME": props.service_name,
@@ -86,19 +80,17 @@ class RewardFunction(Construct):
             environment.update(props.judge.environment)
             props.judge.model.grant_invoke(self.role)
 
-        self.function = lambda_.Function(
+        self.function = python_function(
             self,
             "RewardFunction",
-            description=props.description,
-            runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
             handler=props.handler,
             code=lambda_code(props.packages, props.code_root),
-            layers=[layer] if layer else None,
+            role=self.role,
+            logs_=self.log_group,
+            layers=props.layers,
             timeout=props.timeout,
             memory_size=props.memory_size,
-            reserved_concurrent_executions=props.reserved_concurrency,
             environment=environment,
-            log_group=self.log_group,
-            role=self.role,
+            description=props.description,
+            reserved_concurrency=props.reserved_concurrency,
         )

@@ -13,7 +13,7 @@ configuration, so another CDK app can use it (docs/construct.md).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ class RftPipelineProps:
     name: str
     # JSONL files in Bedrock's RFT format (`messages` + `reference_answer`), uploaded as assets.
     training_data: Path
+    # The grader; the pipeline adds its dependency layer (Powertools, boto3) to `reward.layers`.
     reward: RewardFunctionProps
     # Bedrock's RFT hyperparameters, passed to the job as given (validate them before).
     hyperparameters: Mapping[str, Any]
@@ -52,6 +53,7 @@ class RftPipelineProps:
     launch_job: bool = True
     # True: the output bucket and its objects go with the stack. Secure default: keep them.
     destroy_data_on_delete: bool = False
+    # Of the launcher's and the Provider's log groups (the reward's is `reward.log_retention`).
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     # Also mail job state changes here (the topic exists either way).
     notification_email: str | None = None
@@ -82,9 +84,8 @@ class RftPipeline(Construct):
 
         # 3. Reward function (the grader) and the dependency layer every function shares.
         self.layer = dependency_layer(self, "Dependencies")
-        self.reward = RewardFunction(
-            self, "Reward", props=props.reward, layer=self.layer, log_retention=props.log_retention
-        )
+        reward = replace(props.reward, layers=[self.layer, *props.reward.layers])
+        self.reward = RewardFunction(self, "Reward", props=reward)
         self.reward_function = self.reward.function
 
         # 4. The role Bedrock assumes to run the job.
@@ -107,9 +108,9 @@ class RftPipeline(Construct):
                     job_name_prefix=prefix,
                     tags={"project": "bedrock-rft", "task": props.name, "stack": stack.stack_name},
                     description=f"Launches, keeps or stops the {props.name} Bedrock RFT job (custom resource)",
+                    layer=self.layer,
+                    log_retention=props.log_retention,
                 ),
-                layer=self.layer,
-                log_retention=props.log_retention,
             )
 
         # 6. Job state changes (started, completed, failed, stopped) to an encrypted topic.

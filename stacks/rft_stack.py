@@ -102,6 +102,7 @@ def pipeline_props(config: RftConfig, data: PrepResult) -> RftPipelineProps:
             reserved_concurrency=config.reward_reserved_concurrency,
             environment=dict(task.reward_environment),
             judge=_judge(config),
+            log_retention=log_retention,
         ),
         hyperparameters=config.hyperparameters,
         base_model=BedrockModel(config.base_model, region=config.region),
