@@ -1,6 +1,6 @@
 """Deployment configuration: the defaults, what a user overrode in cdk.json or with `-c`, and checks.
 
-Each default lives in one place: a task's in its `TaskSpec` (stacks/tasks.py), the app's in
+Each default lives in one place: a task's in its `TaskSpec` (tasks/<name>.py), the app's in
 `APP_DEFAULTS` below, the hyperparameter ranges in `lambda/rft_job/hyperparameter_ranges.py` (shared
 with the job function). cdk.json carries only what a user changes.
 
@@ -220,17 +220,6 @@ class RftConfig(AppConfig):
             return self.task.reward_reserved_concurrency
         return self.settings["rewardReservedConcurrency"] or None
 
-    def judge_environment(self) -> dict[str, str]:
-        """The reward Lambda's judge variables (empty for RLVR tasks)."""
-        if self.judge is None:
-            return {}
-        return {
-            "JUDGE_MODEL_ID": self.judge.model_id,
-            "VERDICT_WEIGHT": str(self.judge.verdict_weight),
-            "JUDGE_MAX_CONCURRENCY": str(self.judge.max_concurrency),
-            "JUDGE_TIMEOUT_S": str(self.judge.timeout_s),
-        }
-
 
 ContextLike = Context | Mapping[str, Any] | Callable[[str], Any]
 
@@ -348,7 +337,7 @@ def check_app_keys(context: Context, tasks: Iterable[TaskSpec]) -> None:
             raise ConfigError(f"Unknown key `{key}` {where}; did you mean `{guess}`?")
         raise ConfigError(
             f"Unknown key `{key}` {where}: not an app setting ({', '.join(APP_DEFAULTS)}) and not a task "
-            f"({', '.join(names)}); register a task in stacks/tasks.py (`rft new-task`)."
+            f"({', '.join(names)}); register a task in tasks/registry.py (`rft new-task`)."
         )
 
 

@@ -64,7 +64,7 @@ def test_gsm_stack_deploys_grades_updates_and_destroys_offline(demo: tuple[Demo,
     assert rft["graderConfig"]["lambdaGrader"]["lambdaArn"] == record.outputs["RewardFunctionArn"]
     assert rft["hyperParameters"]["epochCount"] == 1
     # `cdk diff` showed the one-value change, and deploying it replaced the job.
-    assert record.diff == ["[~] Custom::BedrockRftJob Pipeline/Job: HyperParameters.epochCount 1 -> 2"]
+    assert record.diff == ["[~] Custom::BedrockRftJob Pipeline/RftJob/Job: HyperParameters.epochCount 1 -> 2"]
     second = record.second_job
     assert second["customizationConfig"]["rftConfig"]["hyperParameters"]["epochCount"] == 2
     assert second["jobName"] != first["jobName"]

@@ -42,6 +42,8 @@ def run_cdk(*args: str, outdir: Path) -> subprocess.CompletedProcess[str]:
 def test_cdk_synth_gsm_stack_offline_without_credentials(tmp_path):
     result = run_cdk("synth", "GsmRftStack", "--quiet", outdir=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
+    # cdk.json sets every flag the pinned aws-cdk-lib recommends, as `cdk init` would.
+    assert "feature flags are not configured" not in result.stdout + result.stderr
     template = json.loads((tmp_path / "cdk.out" / "GsmRftStack.template.json").read_text())
     types = {r["Type"] for r in template["Resources"].values()}
     assert {"AWS::S3::Bucket", "AWS::Lambda::Function", "AWS::IAM::Role", "Custom::BedrockRftJob"} <= types
