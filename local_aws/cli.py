@@ -130,7 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="bootstrap, deploy, invoke, diff, update and destroy, offline")
     demo.add_argument(
-        "--stacks", default="GsmRftStack", help="comma-separated stack names (default GsmRftStack)"
+        "--stacks",
+        nargs="+",
+        default=["GsmRftStack"],
+        help="stack names, one after the other (default GsmRftStack); commas also separate",
     )
     demo.add_argument("--port", type=int, default=0, help="port of the demo's own emulator (default: free)")
     demo.set_defaults(func=cmd_demo)
