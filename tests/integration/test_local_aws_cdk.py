@@ -151,9 +151,9 @@ def test_two_stacks_deploy_update_and_destroy_with_the_default_change_set_method
             _ok(later.result())
 
         # Each stack was created once, from its own template.
+        assert [stack(name)["StackStatus"] for name in SIDE_BY_SIDE] == ["CREATE_COMPLETE"] * 2
         first = {name: outputs(name) for name in SIDE_BY_SIDE}
         for name in SIDE_BY_SIDE:
-            assert stack(name)["StackStatus"] == "CREATE_COMPLETE"
             assert first[name]["BucketName"].startswith(name.lower())
             assert first[name]["JobName"].startswith(name.lower())
         after_deploy = inventory.snapshot(aws)
