@@ -55,7 +55,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     state = daemon.running()
     if state is None:
-        print("local_aws emulator is not running (start it with `python -m local_aws up`)")
+        print("local_aws emulator is not running (start it with `make local-up`)")
         return 1
     print(
         f"local_aws emulator running at {state.endpoint} (pid {state.pid}); log: {_relative(Path(state.log))}"
@@ -67,7 +67,7 @@ def cmd_env(args: argparse.Namespace) -> int:
     state = daemon.running()
     if state is None:
         raise daemon.EmulatorError(
-            "No local_aws emulator is running; start one with `python -m local_aws up`."
+            "No local_aws emulator is running; start one with `make local-up`."
         )
     sys.stdout.write(client_env.export_lines(state.endpoint))
     return 0
