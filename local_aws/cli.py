@@ -66,9 +66,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_env(args: argparse.Namespace) -> int:
     state = daemon.running()
     if state is None:
-        raise daemon.EmulatorError(
-            "No local_aws emulator is running; start one with `make local-up`."
-        )
+        raise daemon.EmulatorError("No local_aws emulator is running; start one with `make local-up`.")
     sys.stdout.write(client_env.export_lines(state.endpoint))
     return 0
 
