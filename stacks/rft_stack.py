@@ -109,7 +109,7 @@ def pipeline_props(config: RftConfig, data: PrepResult) -> RftPipelineProps:
             memory_size=task.reward_memory_mb,
             reserved_concurrency=config.reward_reserved_concurrency,
             environment=dict(task.reward_environment),
-            judge=_judge(config),
+            judge=reward_judge(config),
             log_retention=log_retention,
         ),
         hyperparameters=config.hyperparameters,
@@ -121,7 +121,7 @@ def pipeline_props(config: RftConfig, data: PrepResult) -> RftPipelineProps:
     )
 
 
-def _judge(config: RftConfig) -> RewardJudge | None:
+def reward_judge(config: RftConfig) -> RewardJudge | None:
     """An RLAIF task's judge: the task's defaults with the deployment's overrides (`config.judge`)."""
     task, judge = config.task, config.judge
     if task.kind != "rlaif":

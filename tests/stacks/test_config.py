@@ -22,6 +22,7 @@ from stacks.config import (
     load_app_config,
     load_config,
 )
+from stacks.rft_stack import reward_judge
 from tasks import TASKS, JudgeSpec, task_by_name
 
 GSM8K = task_by_name("gsm8k")
@@ -64,7 +65,7 @@ def test_provenance_says_default_cdk_json_or_dash_c():
     assert source["rft:pandalm:verdictWeight"] == ("0.7", "-c")
     assert source["rft:pandalm:epochCount"] == (2, "default")
     assert config.judge == JudgeSpec("us.amazon.nova-pro-v1:0", verdict_weight=0.7)
-    assert config.judge_environment()["VERDICT_WEIGHT"] == "0.7"
+    assert reward_judge(config).environment["VERDICT_WEIGHT"] == "0.7"
 
 
 def test_a_single_value_overrides_the_block_and_the_block_overrides_the_default():
@@ -196,7 +197,7 @@ def test_good_judge_overrides_reach_the_judge_environment():
             "rft:pandalm:rewardReservedConcurrency": "none",
         },
     )
-    assert config.judge_environment() == {
+    assert reward_judge(config).environment == {
         "JUDGE_MODEL_ID": "us.amazon.nova-pro-v1:0",
         "VERDICT_WEIGHT": "0.5",
         "JUDGE_MAX_CONCURRENCY": "8",

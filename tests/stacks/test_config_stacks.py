@@ -25,7 +25,7 @@ from stacks.config import (
     load_app_config,
     load_config,
 )
-from stacks.rft_stack import RftStack, build_task_stack
+from stacks.rft_stack import RftStack, build_task_stack, reward_judge
 from tasks import task_by_name
 
 GSM8K = task_by_name("gsm8k")
@@ -120,9 +120,8 @@ def _lambda_problems(env: dict[str, str]) -> list[str]:
 def test_synth_accepts_exactly_what_the_reward_lambda_accepts(key, variable, bounds, step):
     low, high = bounds
     for value in (low, high):
-        env = load_config(
-            PANDALM, Context.from_layers({}, {f"rft:pandalm:{key}": str(value)})
-        ).judge_environment()
+        config = load_config(PANDALM, Context.from_layers({}, {f"rft:pandalm:{key}": str(value)}))
+        env = reward_judge(config).environment
         assert _lambda_problems(env) == [], (key, value)
     for value in (low - step, high + step):
         with pytest.raises(ConfigError, match=f"rft:pandalm:{key}"):
@@ -131,6 +130,6 @@ def test_synth_accepts_exactly_what_the_reward_lambda_accepts(key, variable, bou
 
 
 def test_the_default_judge_environment_is_accepted_by_the_reward_lambda():
-    env = load_config(PANDALM, Context.from_layers({}, {})).judge_environment()
+    env = reward_judge(load_config(PANDALM, Context.from_layers({}, {}))).environment
     assert _lambda_problems(env) == []
     assert load_app_config(Context.from_layers({}, {})).region == "us-east-1"

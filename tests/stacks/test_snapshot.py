@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tasks import TASKS
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
