@@ -26,8 +26,7 @@ from local_aws import client_env, inventory, settings
 from local_aws.cdk_cli import CdkCli, CdkResult
 from local_aws.server import Emulator
 from stacks.config import load_config
-from stacks.task_spec import TaskSpec
-from stacks.tasks import TASKS
+from tasks import TASKS, TaskSpec
 
 
 class DemoFailure(Exception):
@@ -99,7 +98,7 @@ def demo_targets() -> dict[str, DemoTarget]:
             samples=settings.SAMPLES_DIR / file_name,
             samples_kind=kind,
             expected_score=expected,
-            judge_model=task.judge_model_id,
+            judge_model=task.judge.model_id if task.judge else None,
         )
     return targets
 
