@@ -125,7 +125,7 @@ def test_the_client_environment_cannot_reach_real_aws() -> None:
 
 
 def test_the_demo_has_a_target_for_every_registered_stack_with_an_update_that_changes_a_value() -> None:
-    from stacks.tasks import TASKS
+    from tasks import TASKS
 
     from local_aws.demo import DEMO_TARGETS
     from local_aws.settings import PROJECT_ROOT
