@@ -135,7 +135,7 @@ def test_the_demo_has_a_target_for_every_registered_stack_with_an_update_that_ch
     for task in TASKS:
         target = DEMO_TARGETS[task.stack_name]
         assert target.samples.is_file()
-        assert target.judge_model == task.judge_model_id
+        assert target.judge_model == (task.judge.model_id if task.judge else None)
         configured = (context.get(f"rft:{task.name}") or {}).get("hyperParameters", {})
         current = configured.get("epochCount", task.hyperparameters["epochCount"])
         name, value = target.update_parameter
