@@ -3,32 +3,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 
+from stacks.node_banner import silence_node_banner
 
-def _silence_node_banner() -> None:
-    """jsii (under aws_cdk) prints an 11-line banner on every synth when Node is past end of life.
-
-    `npx cdk` runs this file directly, so this must happen here, before aws_cdk starts Node, not
-    only in the Makefile. The end-of-life switch lists Node major versions, so it names the running one.
-    """
-    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-    os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
-    if "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION" not in os.environ:
-        try:
-            version = subprocess.run(
-                ["node", "--version"], capture_output=True, text=True, timeout=30, check=False
-            ).stdout
-        except (OSError, subprocess.SubprocessError):  # no node: aws_cdk will say so itself
-            return
-        major = version.strip().lstrip("v").split(".")[0]
-        if major.isdigit():
-            os.environ["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = major
-
-
-_silence_node_banner()
+silence_node_banner()  # before aws_cdk starts Node
 
 import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402

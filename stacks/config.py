@@ -621,28 +621,28 @@ def _as_bool(raw: Any, key: str) -> bool:
     raise ConfigError(f"{key} must be true or false, got {raw!r}.")
 
 
-def _as_int(raw: Any, key: str) -> int:
+def _number(raw: Any, key: str, what: str) -> float:
+    """`raw` as a finite float; a bool (JSON `true`) is not a number, whatever Python says."""
     if isinstance(raw, bool):
-        raise ConfigError(f"{key} must be a whole number, got {raw!r}.")
+        raise ConfigError(f"{key} must be {what}, got {raw!r}.")
     try:
         value = float(raw)
     except (TypeError, ValueError):
-        raise ConfigError(f"{key} must be a whole number, got {raw!r}.") from None
+        raise ConfigError(f"{key} must be {what}, got {raw!r}.") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"{key} must be a finite number, got {raw!r}.")
+    return value
+
+
+def _as_int(raw: Any, key: str) -> int:
+    value = _number(raw, key, "a whole number")
     if not value.is_integer():
         raise ConfigError(f"{key} must be a whole number, got {raw!r}.")
     return int(value)
 
 
 def _as_float(raw: Any, key: str) -> float:
-    if isinstance(raw, bool):
-        raise ConfigError(f"{key} must be a number, got {raw!r}.")
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{key} must be a number, got {raw!r}.") from None
-    if not math.isfinite(value):
-        raise ConfigError(f"{key} must be a finite number, got {raw!r}.")
-    return value
+    return _number(raw, key, "a number")
 
 
 # -- helpers ---------------------------------------------------------------------------------------
