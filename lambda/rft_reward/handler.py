@@ -35,7 +35,7 @@ from rft_reward.reward_output import (
     failed,
     to_result,
 )
-from rft_reward.telemetry import describe_exception, loggable_id, make_logger, make_metrics
+from rft_reward.telemetry import add_batch_metrics, describe_exception, loggable_id, make_logger, make_metrics
 from rft_reward.time_budget import (
     MAX_SCORE_TIMEOUT_S,
     Failure,
@@ -258,13 +258,13 @@ class RewardHandler:
         # Only in batches that had one, like the judge's JudgeSubstituted: alarm on presence.
         if timeouts:
             counts["ScorerTimeouts"] = timeouts
-        for name, value in counts.items():
-            self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        values = {name: (value, MetricUnit.Count) for name, value in counts.items()}
         summary: dict[str, Any] = dict(counts)
         if scores:
             mean = sum(map(_value, scores)) / len(scores)  # in input order, as a plain loop adds
-            self.metrics.add_metric(name="MeanReward", unit=MetricUnit.NoUnit, value=mean)
+            values["MeanReward"] = (mean, MetricUnit.NoUnit)
             summary["MeanReward"] = round(mean, 6)
+        add_batch_metrics(self.metrics, values)
         self.logger.info("Scored reward batch", extra=summary)
 
     def _all_failed(self, event: Any) -> list[dict[str, Any]]:
