@@ -131,10 +131,13 @@ class RewardHandler:
                     extra={"sample_id": loggable_id(sample_id), "reason": err.reason, "detail": err.detail},
                 )
                 slots.append(failed(err.reason))
-        samples = [slot for slot in slots if type(slot) is Sample]
-        raw_scores = iter(self._score_samples(samples, context))
+        # In most batches every sample parses: then the slots are the samples, with no filtering pass.
+        every_parsed = Score not in map(type, slots)
+        samples = slots if every_parsed else [slot for slot in slots if type(slot) is Sample]
+        raws = self._score_samples(samples, context)  # type: ignore[arg-type]
         scores: list[Score] = []
         results: list[dict[str, Any]] = []
+        raw_scores = iter(raws)
         for sample_id, slot in zip(ids, slots, strict=True):  # one pass: it runs for every sample
             if type(slot) is Score:
                 score, result = slot, to_result(sample_id, slot)
