@@ -16,7 +16,9 @@ Every guarantee of the contract lives in `RewardHandler`, for both kinds of scor
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -29,11 +31,11 @@ from rft_reward.reward_output import (
     SCORER_ERROR,
     SCORER_TIMEOUT,
     Score,
-    check_score,
+    checked_result,
     failed,
     to_result,
 )
-from rft_reward.telemetry import describe_exception, loggable_id, make_logger, make_metrics
+from rft_reward.telemetry import add_batch_metrics, describe_exception, loggable_id, make_logger, make_metrics
 from rft_reward.time_budget import (
     MAX_SCORE_TIMEOUT_S,
     Failure,
@@ -48,6 +50,7 @@ ScoreFn = Callable[[str, Any, Sample], "Score | float"]
 BatchScoreFn = Callable[[list[Sample], Any], "Sequence[Score | float]"]
 
 _SAMPLE_ERRORS = frozenset(SAMPLE_ERROR_REASONS)
+_value = attrgetter("value")
 _LAMBDA_CONTEXT_FIELDS = ("function_name", "memory_limit_in_mb", "invoked_function_arn", "aws_request_id")
 
 
@@ -128,20 +131,23 @@ class RewardHandler:
                     extra={"sample_id": loggable_id(sample_id), "reason": err.reason, "detail": err.detail},
                 )
                 slots.append(failed(err.reason))
-        samples = [slot for slot in slots if type(slot) is Sample]
-        raw_scores = iter(self._score_samples(samples, context))
+        # In most batches every sample parses: then the slots are the samples, with no filtering pass.
+        every_parsed = Score not in map(type, slots)
+        samples = slots if every_parsed else [slot for slot in slots if type(slot) is Sample]
+        raws = self._score_samples(samples, context)  # type: ignore[arg-type]
         scores: list[Score] = []
         results: list[dict[str, Any]] = []
+        raw_scores = iter(raws)
         for sample_id, slot in zip(ids, slots, strict=True):  # one pass: it runs for every sample
             if type(slot) is Score:
-                score = slot
+                score, result = slot, to_result(sample_id, slot)
             else:
                 raw = next(raw_scores)
-                score = check_score(raw)
+                score, result = checked_result(sample_id, raw)
                 if score is not raw and INVALID_SCORE in score.metrics:
                     self._log_invalid(sample_id, score)
             scores.append(score)
-            results.append(to_result(sample_id, score))
+            results.append(result)
         if self.logger.isEnabledFor(logging.DEBUG):  # checked once: the per-sample call costs even when off
             for sample_id, score in zip(ids, scores, strict=True):
                 if score.note is not None:
@@ -235,15 +241,16 @@ class RewardHandler:
     def _record_batch(self, scores: list[Score]) -> None:
         """One EMF blob per batch (flushed by log_metrics) and one summary log line."""
         format_failures = bad_samples = scorer_errors = invalid_scores = timeouts = 0
-        total = 0.0
-        for score in scores:  # one pass: this runs for every sample of every batch
-            total += score.value
-            format_failures += not score.format_ok
+        # Most scores of a batch are the same few constant objects: count each distinct one once.
+        distinct = dict(zip(map(id, scores), scores, strict=True))
+        for key, times in Counter(map(id, scores)).items():
+            score = distinct[key]
+            format_failures += times * (not score.format_ok)
             metrics = score.metrics
-            bad_samples += not _SAMPLE_ERRORS.isdisjoint(metrics)
-            scorer_errors += SCORER_ERROR in metrics
-            invalid_scores += INVALID_SCORE in metrics
-            timeouts += SCORER_TIMEOUT in metrics
+            bad_samples += times * (not _SAMPLE_ERRORS.isdisjoint(metrics))
+            scorer_errors += times * (SCORER_ERROR in metrics)
+            invalid_scores += times * (INVALID_SCORE in metrics)
+            timeouts += times * (SCORER_TIMEOUT in metrics)
         counts = {
             "BatchSize": len(scores),
             "FormatFailures": format_failures,
@@ -254,13 +261,13 @@ class RewardHandler:
         # Only in batches that had one, like the judge's JudgeSubstituted: alarm on presence.
         if timeouts:
             counts["ScorerTimeouts"] = timeouts
-        for name, value in counts.items():
-            self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        values = {name: (value, MetricUnit.Count) for name, value in counts.items()}
         summary: dict[str, Any] = dict(counts)
         if scores:
-            mean = total / len(scores)
-            self.metrics.add_metric(name="MeanReward", unit=MetricUnit.NoUnit, value=mean)
+            mean = sum(map(_value, scores)) / len(scores)  # in input order, as a plain loop adds
+            values["MeanReward"] = (mean, MetricUnit.NoUnit)
             summary["MeanReward"] = round(mean, 6)
+        add_batch_metrics(self.metrics, values)
         self.logger.info("Scored reward batch", extra=summary)
 
     def _all_failed(self, event: Any) -> list[dict[str, Any]]:

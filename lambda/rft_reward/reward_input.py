@@ -69,6 +69,7 @@ _set_response_text = Sample.response_text.__set__
 _set_reference = Sample.reference.__set__
 _set_prompt_messages = Sample.prompt_messages.__set__
 _set_raw = Sample.raw.__set__
+_new_sample = object.__new__
 
 
 def find_reference(obj: dict[str, Any]) -> Any:
@@ -83,7 +84,8 @@ def find_reference(obj: dict[str, Any]) -> Any:
     metadata = obj.get("metadata")
     if isinstance(metadata, dict):
         nested = metadata.get("reference_answer")
-        if not is_empty(nested):
+        # A non-empty object is the common case: no call for it (is_empty would say the same).
+        if (type(nested) is dict and nested) or not is_empty(nested):
             return nested
     return None
 
@@ -138,4 +140,11 @@ def parse_sample(obj: Any, *, require_reference: bool = True) -> Sample:
         if not isinstance(message, dict):
             prompt_messages = [m for m in prompt_messages if isinstance(m, dict)]
             break
-    return Sample(obj.get("id"), response_text, reference, prompt_messages, obj)
+    # Sample.__init__'s work without its call and defaults: this runs once per sample.
+    sample = _new_sample(Sample)
+    _set_id(sample, obj.get("id"))
+    _set_response_text(sample, response_text)
+    _set_reference(sample, reference)
+    _set_prompt_messages(sample, prompt_messages)
+    _set_raw(sample, obj)
+    return sample

@@ -104,8 +104,9 @@ def _valid_as_is(score: Score) -> bool:
     return True
 
 
-# Scores made by `constant_score`, by id (the value keeps each alive, so an id is never reused).
-_CONSTANTS: dict[int, Score] = {}
+# Scores made by `constant_score`, by id, each with its result's metric entries built once (the
+# Score in the value keeps its object alive, so an id is never reused while it is in here).
+_CONSTANTS: dict[int, tuple[Score, tuple[dict[str, Any], ...]]] = {}
 
 
 def constant_score(
@@ -114,12 +115,13 @@ def constant_score(
     """A Score checked once, for a scorer to return as often as it likes (GSM8K's "correct").
 
     Its metrics are a read-only view of a private copy, and a Score is frozen, so it can never
-    change after the check: `check_score` passes it without looking again.
+    change after the check: `check_score` passes it without looking again, and `checked_result`
+    copies its metric entries instead of building them.
     """
     score = Score(value, format_ok, MappingProxyType(dict(metrics or {})), note)
     if not _valid_as_is(score):
         raise ValueError(f"not a valid constant score: {score!r}")
-    _CONSTANTS[id(score)] = score
+    _CONSTANTS[id(score)] = (score, tuple(_metric_entries(score)))
     return score
 
 
@@ -128,8 +130,10 @@ def check_score(raw: Any) -> Score:
 
     A Score that already does is returned as it is (most are, and this runs once per sample).
     """
-    if type(raw) is Score and (_CONSTANTS.get(id(raw)) is raw or _valid_as_is(raw)):
-        return raw
+    if type(raw) is Score:
+        known = _CONSTANTS.get(id(raw))
+        if (known is not None and known[0] is raw) or _valid_as_is(raw):
+            return raw
     base = raw if isinstance(raw, Score) else Score(raw)
     value = finite_number(base.value, bool_ok=True)
     if value is None or not 0.0 <= value <= 1.0:
@@ -148,12 +152,30 @@ def check_score(raw: Any) -> Score:
     return Score(value, format_ok=format_ok, metrics=metrics, note=note)
 
 
-def to_result(sample_id: Any, score: Score) -> dict[str, Any]:
-    """The contract's output object for one sample; `score` must come from `check_score`."""
-    value = score.value
-    metrics_list: list[dict[str, Any]] = [
-        {"name": REWARD, "value": value, "type": "Reward"},
+def _metric_entries(score: Score) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = [
+        {"name": REWARD, "value": score.value, "type": "Reward"},
         {"name": FORMAT_OK, "value": 1.0 if score.format_ok else 0.0, "type": "Metric"},
     ]
-    metrics_list += [{"name": n, "value": v, "type": "Metric"} for n, v in score.metrics.items()]
-    return {"id": sample_id, "aggregate_reward_score": value, "metrics_list": metrics_list}
+    entries += [{"name": n, "value": v, "type": "Metric"} for n, v in score.metrics.items()]
+    return entries
+
+
+def to_result(sample_id: Any, score: Score) -> dict[str, Any]:
+    """The contract's output object for one sample; `score` must come from `check_score`."""
+    return {"id": sample_id, "aggregate_reward_score": score.value, "metrics_list": _metric_entries(score)}
+
+
+def checked_result(sample_id: Any, raw: Any) -> tuple[Score, dict[str, Any]]:
+    """`check_score(raw)` and its `to_result`, in one call: the handler's step for every sample.
+
+    A constant score (most of GSM8K's) needs no check, and its entries are copies of the ones
+    built when it was made: every result gets dicts of its own, so a caller that edits one result
+    changes no other.
+    """
+    known = _CONSTANTS.get(id(raw))
+    if known is not None and known[0] is raw:
+        metrics_list = [entry.copy() for entry in known[1]]
+        return raw, {"id": sample_id, "aggregate_reward_score": raw.value, "metrics_list": metrics_list}
+    score = check_score(raw)
+    return score, to_result(sample_id, score)

@@ -224,6 +224,7 @@ def run_values_with_budget(
                     run.done = True
                 continue
         run.completed.acquire(timeout=limit - now)
-    if run.finished is not None:
+    if run.finished is not None:  # the live worker filled every slot: nothing left to mark
         _give_back(run.finished)
+        return run.outcomes
     return [value if value is not _NOT_RUN else Failure(TimedOut(started=False)) for value in run.outcomes]
