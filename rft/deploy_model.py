@@ -30,7 +30,7 @@ from rich.console import Console
 
 from rft.aws import aws_errors, client, error_code
 from rft.errors import EXIT_JOB_FAILED, UserError
-from rft.job_control import backoff_delays, get_job, job_view, stack_job
+from rft.job_control import JobView, backoff_delays, get_job, job_view, stack_job
 
 ACTIVE, CREATING, FAILED = "Active", "Creating", "Failed"
 # The IAM actions each part needs, named when AWS denies one (Service Authorization Reference).
@@ -122,10 +122,13 @@ def _bedrock_errors(action: str, actions: tuple[str, ...]) -> Iterator[None]:
             raise
 
 
-def _completed_model(stack: str, region: str, bedrock: BaseClient) -> tuple[str, str]:
-    """(job name, output model ARN) of the stack's job; a clear error unless it Completed."""
-    target = stack_job(stack, region)
-    view = job_view(get_job(bedrock, target.job_name))
+def _job(stack: str, region: str, bedrock: BaseClient) -> JobView:
+    """The stack's job, found as `rft status` finds it (the JobName output, read by name)."""
+    return job_view(get_job(bedrock, stack_job(stack, region).job_name))
+
+
+def _completed_model(view: JobView, stack: str) -> str:
+    """The job's output model ARN; a clear error naming its status unless it Completed."""
     if view.status != "Completed":
         wait = (
             f"`rft status {stack} --watch` waits for it"
@@ -137,7 +140,7 @@ def _completed_model(stack: str, region: str, bedrock: BaseClient) -> tuple[str,
         raise UserError(
             f"job {view.name} is Completed but reports no outputModelArn; check it in the console"
         )
-    return view.name, view.output_model
+    return view.output_model
 
 
 def _deployments_of(bedrock: BaseClient, model_arn: str, actions: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -222,7 +225,8 @@ def deploy(
 ) -> DeploymentRecord:
     """Reuse or create the deployment of the stack's tuned model, wait for Active, and record it."""
     bedrock = client("bedrock", region)
-    job_name, model_arn = _completed_model(stack, region, bedrock)
+    view = _job(stack, region, bedrock)
+    job_name, model_arn = view.name, _completed_model(view, stack)
     name = deployment_name(job_name, model_arn)
     existing = _deployments_of(bedrock, model_arn, DEPLOY_ACTIONS)
     usable = [d for d in existing if d.get("status") in (ACTIVE, CREATING)]
@@ -278,13 +282,20 @@ def delete(
     """Delete the deployments of the stack's tuned model (and the recorded one); return the ARNs deleted."""
     bedrock = client("bedrock", region)
     recorded = read_record(out_dir, stack)
-    arns: list[str] = []
     try:
-        _, model_arn = _completed_model(stack, region, bedrock)
+        view: JobView | None = _job(stack, region, bedrock)
     except UserError:
         if recorded is None:
             raise
-        model_arn = recorded.model_arn  # the stack or its job may be gone; the record still names it
+        view = None  # the stack or its job may be gone; the record still names the model
+    if view is not None and view.output_model:
+        model_arn = view.output_model
+    elif recorded is not None:
+        model_arn = recorded.model_arn
+    else:
+        assert view is not None
+        console.print(f"job {view.name} is {view.status} and has no model, so no deployment to delete")
+        return []
     arns = [str(d["customModelDeploymentArn"]) for d in _deployments_of(bedrock, model_arn, DELETE_ACTIONS)]
     if recorded is not None and recorded.deployment_arn not in arns:
         arns.append(recorded.deployment_arn)

@@ -358,3 +358,14 @@ def test_the_deployment_name_fits_bedrocks_pattern_and_is_deterministic(job_name
     assert name != deploy_model.deployment_name(job_name, MODEL_ARN + "x")
     token = deploy_model.request_token(MODEL_ARN)
     assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*", token) and len(token) <= 256
+
+
+def test_delete_before_the_job_completed_has_nothing_to_delete(
+    bedrock: Stubber, run_cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    expect_job(bedrock, "InProgress")  # and no list or delete call
+
+    result = deploy(run_cli, tmp_path, "--delete", "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert f"job {JOB_NAME} is InProgress and has no model, so no deployment to delete" in result.stdout
