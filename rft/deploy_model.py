@@ -33,13 +33,12 @@ from rft.errors import EXIT_JOB_FAILED, UserError
 from rft.job_control import JobView, backoff_delays, get_job, job_view, stack_job
 
 ACTIVE, CREATING, FAILED = "Active", "Creating", "Failed"
-# The IAM actions each part needs, named when AWS denies one (Service Authorization Reference).
+# The IAM actions each part needs, named when AWS denies one (AWS's own message names the one denied).
 DEPLOY_ACTIONS = (
     "bedrock:GetModelCustomizationJob",
     "bedrock:ListCustomModelDeployments",
     "bedrock:CreateCustomModelDeployment",
     "bedrock:GetCustomModelDeployment",
-    "bedrock:TagResource",
 )
 DELETE_ACTIONS = (
     "bedrock:GetModelCustomizationJob",
@@ -246,7 +245,7 @@ def deploy(
                 tags=[{"key": TAG_STACK, "value": stack}, {"key": TAG_JOB, "value": job_name}],
                 clientRequestToken=request_token(model_arn),
             )["customModelDeploymentArn"]
-        console.print(f"created deployment {name} ({arn}) of {model_arn}")
+        console.print(f"created deployment {name} ({arn}) of {model_arn}", soft_wrap=True)
     deployment = wait_until_active(
         bedrock, arn, stack, console, timeout_s=timeout_s or DEFAULT_TIMEOUT_S, sleep=sleep, delays=delays
     )
@@ -294,13 +293,15 @@ def delete(
         model_arn = recorded.model_arn
     else:
         assert view is not None
-        console.print(f"job {view.name} is {view.status} and has no model, so no deployment to delete")
+        console.print(
+            f"job {view.name} is {view.status} and has no model, so no deployment to delete", soft_wrap=True
+        )
         return []
     arns = [str(d["customModelDeploymentArn"]) for d in _deployments_of(bedrock, model_arn, DELETE_ACTIONS)]
     if recorded is not None and recorded.deployment_arn not in arns:
         arns.append(recorded.deployment_arn)
     if not arns:
-        console.print(f"no deployment of {model_arn} found; nothing to delete")
+        console.print(f"no deployment of {model_arn} found; nothing to delete", soft_wrap=True)
         record_path(out_dir, stack).unlink(missing_ok=True)
         return []
     listing = ", ".join(arns)
@@ -315,7 +316,7 @@ def delete(
             except ClientError as error:
                 if error_code(error) != "ResourceNotFoundException":
                     raise
-                console.print(f"deployment {arn} was already gone")
+                console.print(f"deployment {arn} was already gone", soft_wrap=True)
                 continue
         deleted.append(arn)
         console.print(f"deleted deployment {arn}", soft_wrap=True, markup=False, highlight=False)
