@@ -6,6 +6,7 @@ be made, with exactly the parameters given); the stack's outputs come from moto'
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -13,11 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.client import BaseClient
 from botocore.stub import Stubber
 from click.testing import Result
+from rich.console import Console
 
 from rft import deploy_model
 from rft.errors import EXIT_JOB_FAILED
@@ -31,6 +31,7 @@ from .helpers import (
     assert_one_line_error,
     deploy_stack,
     stack_outputs,
+    stubbed_service,
 )
 
 MODEL_ARN = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model/amazon.nova-2-lite-v1:0:256k/abcdefghijkl"
@@ -88,16 +89,8 @@ LIST_PARAMS = {"modelArnEquals": MODEL_ARN, "sortBy": "CreationTime", "sortOrder
 def bedrock(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
     """The command's Bedrock client, stubbed; GsmRftStack deployed in moto; waits recorded, not slept."""
     deploy_stack(stack_outputs())
-    stubbed = boto3.client("bedrock", region_name=REGION)
-    real_client = deploy_model.client
-
-    def client(service: str, region: str) -> BaseClient:
-        return stubbed if service == "bedrock" else real_client(service, region)
-
-    monkeypatch.setattr(deploy_model, "client", client)
-    with Stubber(stubbed) as stubber:
+    with stubbed_service(monkeypatch, deploy_model, "bedrock") as stubber:
         yield stubber
-        stubber.assert_no_pending_responses()
 
 
 @pytest.fixture
@@ -369,3 +362,18 @@ def test_delete_before_the_job_completed_has_nothing_to_delete(
 
     assert result.exit_code == 0, result.output
     assert f"job {JOB_NAME} is InProgress and has no model, so no deployment to delete" in result.stdout
+
+
+def test_in_a_terminal_the_wait_redraws_one_status_line(bedrock: Stubber, waits: list[float]) -> None:
+    expect_get(bedrock, "Creating")
+    expect_get(bedrock, "Active")
+    screen = Console(file=io.StringIO(), force_terminal=True, width=200)
+
+    answer = deploy_model.wait_until_active(bedrock.client, DEPLOYMENT_ARN, STACK, screen)
+
+    assert answer["status"] == "Active" and waits == [10.0]
+    drawn = screen.file.getvalue()
+    assert (
+        "Creating (poll 1" in drawn and "Ctrl-C stops waiting, not the deployment" in drawn
+    )  # the live line
+    assert drawn.endswith("\x1b[2K")  # erased when the wait ends: no log line per poll is left behind
