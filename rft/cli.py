@@ -254,6 +254,8 @@ def deploy_model(
     from rft import deploy_model as deploying
     from rft.project import resolve_stack
 
+    if timeout is not None and timeout <= 0:
+        raise UserError(f"--timeout must be a number of seconds above 0, got {timeout:g}")
     stack_name, region = resolve_stack(stack), _region(region)
     if delete:
         deploying.delete(

@@ -232,7 +232,8 @@ def deploy(
     if usable:
         arn = str(usable[0]["customModelDeploymentArn"])
         console.print(
-            f"reusing deployment {usable[0].get('customModelDeploymentName', '')} ({arn}) of {model_arn}"
+            f"reusing deployment {usable[0].get('customModelDeploymentName', '')} ({arn}) of {model_arn}",
+            soft_wrap=True,
         )
     elif existing:
         raise _failed(existing[0], stack)

@@ -377,3 +377,11 @@ def test_in_a_terminal_the_wait_redraws_one_status_line(bedrock: Stubber, waits:
         "Creating (poll 1" in drawn and "Ctrl-C stops waiting, not the deployment" in drawn
     )  # the live line
     assert drawn.endswith("\x1b[2K")  # erased when the wait ends: no log line per poll is left behind
+
+
+def test_a_timeout_that_is_not_positive_is_a_usage_error(
+    run_cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    assert_one_line_error(
+        deploy(run_cli, tmp_path, "--timeout", "0"), "--timeout must be a number of seconds"
+    )
