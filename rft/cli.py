@@ -248,8 +248,9 @@ def deploy_model(
 ) -> None:
     """Deploy the stack's tuned model for on-demand inference (reusing an existing deployment); exit 4 if it Failed.
 
-    Prints the deployment ARN, the model id `rft evaluate --model tuned` uses. Inference on it is
-    billed per token; see README "Deploy the tuned model".
+    Prints the deployment ARN, the model id `rft evaluate --model tuned` uses.
+
+    Inference on it is billed per token (README, "Deploy the tuned model"); --delete removes it.
     """
     from rft import deploy_model as deploying
     from rft.project import resolve_stack
