@@ -3,8 +3,8 @@
 Commands stay thin: they parse options, call one function, and turn a `UserError` into one line on
 stderr with its exit code. Exit codes: 0 ok, 1 error (a user mistake or the environment), 2 bad usage,
 3 degenerate reward (`rehearse`) or a deployed reward breaking the contract (`invoke`), 4 job Failed
-(`status`), 5 the judge graded none of its samples (`invoke`, `rehearse --judge bedrock`), 130
-interrupted.
+(`status`) or deployment Failed (`deploy-model`), 5 the judge graded none of its samples (`invoke`,
+`rehearse --judge bedrock`), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -225,6 +225,49 @@ def stop(
         return yes or typer.confirm(question, default=False)
 
     job_control.stop(resolve_stack(stack), _region(region), _stdout(), confirm=confirm)
+
+
+@app.command("deploy-model")
+@_friendly
+def deploy_model(
+    stack: StackArgument,
+    delete: Annotated[
+        bool, typer.Option("--delete", help="Delete the deployment (the custom model stays) and its record.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --delete.")] = False,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout", help="Seconds to wait for the deployment to become Active (default: 1 hour)."
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory of the record deployment-<stack>.json.")
+    ] = Path("reports"),
+    region: RegionOption = None,
+) -> None:
+    """Deploy the stack's tuned model for on-demand inference (reusing an existing deployment); exit 4 if it Failed.
+
+    Prints the deployment ARN, the model id `rft evaluate --model tuned` uses.
+
+    Inference on it is billed per token (README, "Deploy the tuned model"); --delete removes it.
+    """
+    from rft import deploy_model as deploying
+    from rft.project import resolve_stack
+
+    if timeout is not None and timeout <= 0:
+        raise UserError(f"--timeout must be a number of seconds above 0, got {timeout:g}")
+    stack_name, region = resolve_stack(stack), _region(region)
+    if delete:
+        deploying.delete(
+            stack_name,
+            region,
+            _stdout(),
+            out_dir=out,
+            confirm=lambda q: yes or typer.confirm(q, default=False),
+        )
+    else:
+        deploying.deploy(stack_name, region, _stdout(), out_dir=out, timeout_s=timeout)
 
 
 @app.command("new-task")

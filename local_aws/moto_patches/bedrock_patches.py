@@ -4,8 +4,10 @@ moto drops `customizationConfig` (so neither the grader nor the hyperparameters 
 checked), prefixes an ARN base model with another ARN, and only finds jobs by name. Real Bedrock
 also rejects an RFT job whose grader Lambda or training data does not exist; so does this.
 
-No model runs offline, so bedrock-runtime's Converse (an LLM judge's call) is answered at once with
-an error that says so, instead of moto's NotImplementedError traceback in the log.
+No model runs offline. bedrock-runtime's Converse answers the replayed model ids by replaying recorded
+GSM8K solutions (`local_aws.converse_replay`); any other model id (an LLM judge's call, say) is
+answered at once with an error that says no model runs offline, instead of moto's
+NotImplementedError traceback in the log.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from moto.bedrockruntime.responses import BedrockRuntimeResponse
 from moto.core.exceptions import JsonRESTError
 from moto.s3.models import s3_backends
 
+from local_aws import converse_replay
 from local_aws.moto_patches.registry import replace
 
 RFT = "REINFORCEMENT_FINE_TUNING"
@@ -78,8 +81,18 @@ class ConverseNotServed(JsonRESTError):
     def __init__(self, action: str) -> None:
         super().__init__(
             "NotImplementedException",
-            f"the local_aws emulator does not serve bedrock-runtime {action}: no model runs offline",
+            f"the local_aws emulator does not serve bedrock-runtime {action}: no model runs offline "
+            f"(only the replays of recorded GSM8K solutions, {converse_replay.MODEL_PREFIX}*, answer Converse)",
         )
+
+
+class ReplayValidationError(JsonRESTError):
+    """Converse's ValidationException (400, not retried): a replayed model has no recording for this."""
+
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ValidationException", message)
 
 
 def _not_served(action: str) -> Any:
@@ -89,8 +102,19 @@ def _not_served(action: str) -> Any:
     return answer
 
 
+def _converse(self: BedrockRuntimeResponse) -> str:
+    """A replayed model's recorded solution; any other model is not served (501)."""
+    model = unquote(str(self._get_param("modelId") or ""))
+    if not converse_replay.is_replayed(model):
+        raise ConverseNotServed("Converse")
+    try:
+        return json.dumps(converse_replay.converse(model, json.loads(self.body or "{}")))
+    except converse_replay.ReplayRefused as refused:
+        raise ReplayValidationError(refused.message) from None
+
+
 def patch() -> None:
-    replace(BedrockRuntimeResponse, "converse", _not_served("Converse"))
+    replace(BedrockRuntimeResponse, "converse", _converse)
     replace(BedrockRuntimeResponse, "converse_stream", _not_served("ConverseStream"))
     original_create = BedrockResponse.create_model_customization_job
 

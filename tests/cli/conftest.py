@@ -12,9 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.client import BaseClient
 from botocore.stub import Stubber
 from click.testing import Result
 from moto import mock_aws
@@ -27,7 +25,7 @@ from rft.cli import app
 from rft.rehearse import rehearsal, task_samples
 from tasks import JudgeSpec, TaskSpec
 
-from .helpers import JOB_NAME, REGION, MotoJob, deploy_stack, launch_job, stack_outputs
+from .helpers import JOB_NAME, REGION, MotoJob, deploy_stack, launch_job, stack_outputs, stubbed_service
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,16 +100,8 @@ def lambda_stub(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]
     All queued calls must be made.
     """
     deploy_stack(stack_outputs())
-    stubbed = boto3.client("lambda", region_name=REGION)
-    real_client = rft_aws.client
-
-    def client(service: str, region: str) -> BaseClient:
-        return stubbed if service == "lambda" else real_client(service, region)
-
-    monkeypatch.setattr(rft_aws, "client", client)
-    with Stubber(stubbed) as stubber:
+    with stubbed_service(monkeypatch, rft_aws, "lambda") as stubber:
         yield stubber
-        stubber.assert_no_pending_responses()
 
 
 @pytest.fixture

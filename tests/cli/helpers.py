@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 from click.testing import Result
@@ -116,3 +119,21 @@ def assert_one_line_error(result: Result, *fragments: str) -> None:
     assert stderr.startswith("error:"), result.stderr
     for fragment in fragments:
         assert fragment in stderr, (fragment, stderr)
+
+
+@contextlib.contextmanager
+def stubbed_service(monkeypatch: pytest.MonkeyPatch, owner: Any, service: str) -> Iterator[Stubber]:
+    """`owner.client(service, ...)` answers with a Stubber; every other service keeps its real client.
+
+    All queued calls must be made.
+    """
+    stubbed = boto3.client(service, region_name=REGION)
+    real_client = owner.client
+
+    def client(name: str, region: str) -> Any:
+        return stubbed if name == service else real_client(name, region)
+
+    monkeypatch.setattr(owner, "client", client)
+    with Stubber(stubbed) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
