@@ -76,3 +76,32 @@ def reward_curve(
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
     return path
+
+
+def accuracy_bars(
+    path: Path,
+    *,
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[float],
+    intervals: Sequence[tuple[float, float]],
+) -> Path:
+    """One bar per model with its interval as an error bar; long model ARNs are shown by their tail."""
+    figure = _figure(7.0, 3.2 + 0.15 * len(labels))
+    axes = figure.add_subplot()
+    shown = [label.rsplit("/", 1)[-1] if len(label) > 40 else label for label in labels]
+    positions = list(range(len(values)))
+    low = [max(0.0, v - lo) for v, (lo, _) in zip(values, intervals, strict=True)]
+    high = [max(0.0, hi - v) for v, (_, hi) in zip(values, intervals, strict=True)]
+    bars = axes.barh(positions, values, xerr=[low, high], color="#1565c0", capsize=4, height=0.55)
+    for bar, value in zip(bars, values, strict=True):
+        axes.text(min(value + 0.02, 0.9), bar.get_y() + bar.get_height() / 2, f"{value:.1%}", va="center")
+    axes.set_yticks(positions, shown)
+    axes.invert_yaxis()
+    axes.set_xlim(0, 1)
+    axes.set_xlabel("accuracy (share of responses scoring >= 0.5)")
+    axes.set_title(title, fontsize=10)
+    axes.grid(axis="x", alpha=0.3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    return path
