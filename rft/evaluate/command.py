@@ -169,6 +169,7 @@ def _sample(
 
 def _results(
     models: list[str],
+    labels: list[str],
     prompts: list[Prompt],
     samples: int,
     inference: Inference,
@@ -178,7 +179,7 @@ def _results(
 ) -> list[ModelResult]:
     by_id = {p.id: p for p in prompts}
     results = []
-    for model in models:
+    for model, label in zip(models, labels, strict=True):
         outcomes = [
             response
             for prompt in prompts
@@ -187,7 +188,7 @@ def _results(
             is not None
         ]
         scored = score(scorer.handler, by_id, outcomes, batch_size)
-        result = ModelResult(model, scored, [r for r in outcomes if not r.ok])
+        result = ModelResult(model, scored, [r for r in outcomes if not r.ok], label=label)
         if scorer.code_checked is not None:
             same = scorer.code_checked is scorer.handler
             checked = scored if same else score(scorer.code_checked, by_id, outcomes, batch_size)
@@ -242,7 +243,9 @@ def evaluate(
         if plan_.calls:
             factory = client_factory or bedrock_runtime_factory(region, request.endpoint_url)
             _sample(request, plan_, cache, inference, factory, progress_console)
-        results = _results(models, prompts, request.samples, inference, cache, scorer, request.batch_size)
+        results = _results(
+            models, request.models, prompts, request.samples, inference, cache, scorer, request.batch_size
+        )
 
     evaluation = Evaluation(
         task=spec.name,

@@ -55,10 +55,10 @@ def _table(evaluation: Evaluation) -> str:
 def _response_box(result: ModelResult, prompt_id: str) -> str:
     scored = result.first_response(prompt_id)
     if scored is None:
-        return f'<div class="resp"><span class="who">{escape(result.model)}</span>(no response)</div>'
+        return f'<div class="resp"><span class="who">{escape(result.name)}</span>(no response)</div>'
     verdict = "ok" if result.per_prompt.get(prompt_id) else "bad"
     return (
-        f'<div class="resp {verdict}"><span class="who">{escape(result.model)} · reward '
+        f'<div class="resp {verdict}"><span class="who">{escape(result.name)} · reward '
         f"{scored.score:.2f}</span>{escape(_cut(scored.response.text or ''))}</div>"
     )
 
@@ -99,7 +99,7 @@ def page(evaluation: Evaluation, chart_png: bytes | None) -> str:
         data = base64.b64encode(chart_png).decode("ascii")
         sections.append(f'<img class="chart" alt="accuracy chart" src="data:image/png;base64,{data}">')
     for c in evaluation.comparisons:
-        sections.append(f"<h2>{escape(c.candidate)} vs {escape(c.baseline)}</h2>")
+        sections.append(f"<h2>{escape(c.candidate_name)} vs {escape(c.baseline_name)}</h2>")
         sections.append(f"<p>{escape(comparison_line(c))} (p = {escape(_p(c.p_value))})</p>")
         sections.append(_pairs("Improved: wrong before, right now", c.improved, c, by_model, evaluation))
         sections.append(_pairs("Regressed: right before, wrong now", c.regressed, c, by_model, evaluation))

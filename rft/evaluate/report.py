@@ -40,7 +40,7 @@ def rows(evaluation: Evaluation) -> list[list[str]]:
     out = []
     for r in evaluation.results:
         row = [
-            r.model,
+            r.name,
             f"{len(r.per_prompt):,}",
             f"{r.accuracy.responses:,}",
             _pct(r.accuracy.value),
@@ -68,7 +68,7 @@ def headers(evaluation: Evaluation) -> list[str]:
 
 def comparison_line(c: Comparison) -> str:
     return (
-        f"{c.candidate} vs {c.baseline}: accuracy {c.delta:+.1%}, exact McNemar p = {_p(c.p_value)} over "
+        f"{c.candidate_name} vs {c.baseline_name}: accuracy {c.delta:+.1%}, exact McNemar p = {_p(c.p_value)} over "
         f"{c.paired:,} prompts both answered; {len(c.improved):,} improved, {len(c.regressed):,} regressed"
     )
 
@@ -83,11 +83,15 @@ def render(console: Console, evaluation: Evaluation, written: list[Path]) -> Non
         f"Evaluation on {evaluation.task}: {evaluation.prompts:,} prompts × {evaluation.samples_per_prompt} "
         f"sample(s), scored by {evaluation.handler}"
     )
+    # Figures as rows and models as columns: fits a terminal however long the model ids are.
     table = Table(title=title, title_justify="left")
-    for name in headers(evaluation):
-        table.add_column(name, justify="left" if name == "model" else "right", overflow="fold")
-    for row in rows(evaluation):
-        table.add_row(*row)
+    names = headers(evaluation)
+    table.add_column("", style="bold")
+    body = rows(evaluation)
+    for row in body:
+        table.add_column(row[0], justify="right", overflow="fold")
+    for index, name in enumerate(names[1:], start=1):
+        table.add_row(name, *(row[index] for row in body))
     console.print(table)
     for note in evaluation.notes:
         console.print(f"note: {note}", soft_wrap=True, markup=False)
@@ -95,7 +99,7 @@ def render(console: Console, evaluation: Evaluation, written: list[Path]) -> Non
         if r.errors:
             reasons = ", ".join(f"{k} ×{v}" for k, v in r.error_reasons().items())
             console.print(
-                f"{r.model}: {len(r.errors):,} calls failed ({reasons}); not scored, rerun to retry them",
+                f"{r.name}: {len(r.errors):,} calls failed ({reasons}); not scored, rerun to retry them",
                 soft_wrap=True,
                 markup=False,
             )
@@ -153,7 +157,7 @@ def write_chart(path: Path, evaluation: Evaluation) -> Path:
     return accuracy_bars(
         path,
         title=f"{evaluation.task}: accuracy with 95% Wilson interval ({evaluation.prompts:,} prompts)",
-        labels=[r.model for r in results],
+        labels=[r.name for r in results],
         values=[r.accuracy.value for r in results],
         intervals=[r.accuracy.ci95 for r in results],
     )

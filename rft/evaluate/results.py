@@ -54,6 +54,7 @@ class ModelResult:
     errors: list[Response]
     code_checked: Accuracy | None = None
     code_checked_label: str = ""
+    label: str | None = None  # the shorthand it was asked for by (`base`, `tuned`), if any
     per_prompt: dict[str, bool] = field(default_factory=dict)  # prompt id -> correct (majority rule)
 
     def __post_init__(self) -> None:
@@ -65,6 +66,12 @@ class ModelResult:
     @property
     def accuracy(self) -> Accuracy:
         return accuracy(self.scored)
+
+    @property
+    def name(self) -> str:
+        """Short enough for a table: an ARN by its resource, prefixed by the shorthand it came from."""
+        short = self.model.split(":", 5)[-1] if self.model.startswith("arn:") else self.model
+        return f"{self.label} ({short})" if self.label and self.label != self.model else short
 
     @property
     def mean_score(self) -> float:
@@ -98,6 +105,7 @@ class ModelResult:
         low, high = acc.ci95
         entry: dict[str, Any] = {
             "model": self.model,
+            "label": self.label,
             "prompts": len(self.per_prompt),
             "responses": acc.responses,
             "correct": acc.correct,
@@ -130,6 +138,8 @@ class Comparison:
     paired: int
     improved: list[str]
     regressed: list[str]
+    baseline_name: str = ""
+    candidate_name: str = ""
 
     @property
     def p_value(self) -> float:
@@ -152,7 +162,9 @@ def compare(baseline: ModelResult, candidate: ModelResult) -> Comparison:
     improved = [p for p in both if candidate.per_prompt[p] and not baseline.per_prompt[p]]
     regressed = [p for p in both if baseline.per_prompt[p] and not candidate.per_prompt[p]]
     delta = candidate.accuracy.value - baseline.accuracy.value
-    return Comparison(baseline.model, candidate.model, delta, len(both), improved, regressed)
+    return Comparison(
+        baseline.model, candidate.model, delta, len(both), improved, regressed, baseline.name, candidate.name
+    )
 
 
 def comparisons(results: Sequence[ModelResult]) -> list[Comparison]:
