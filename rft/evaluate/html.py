@@ -12,7 +12,7 @@ import base64
 from html import escape
 from pathlib import Path
 
-from rft.evaluate.report import _p, comparison_line, headers, rows
+from rft.evaluate.report import comparison_line, headers, rows
 from rft.evaluate.results import Comparison, Evaluation, ModelResult
 
 PAIRS_SHOWN = 50  # per list: beyond that the JSON has every id
@@ -100,7 +100,7 @@ def page(evaluation: Evaluation, chart_png: bytes | None) -> str:
         sections.append(f'<img class="chart" alt="accuracy chart" src="data:image/png;base64,{data}">')
     for c in evaluation.comparisons:
         sections.append(f"<h2>{escape(c.candidate_name)} vs {escape(c.baseline_name)}</h2>")
-        sections.append(f"<p>{escape(comparison_line(c))} (p = {escape(_p(c.p_value))})</p>")
+        sections.append(f"<p>{escape(comparison_line(c))}</p>")
         sections.append(_pairs("Improved: wrong before, right now", c.improved, c, by_model, evaluation))
         sections.append(_pairs("Regressed: right before, wrong now", c.regressed, c, by_model, evaluation))
     return (
