@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from rft.errors import UserError
 from rft.evaluate.command import CONFIRM_ABOVE_CALLS, EvaluateRequest, evaluate
-from rft.evaluate.stats import mcnemar_exact, wilson
 from rft.evaluate.models import deployment_record
+from rft.evaluate.stats import mcnemar_exact, wilson
 from tests.reward.converse_server import converse_reply, error_reply
 
 from .conftest import answering, records
@@ -81,12 +81,12 @@ def test_base_against_tuned_reports_exactly_what_the_answers_deserve(workdir, se
     ids = [r["id"] for r in records(data / "test.jsonl")][:LIMIT]
     assert {c.model_id for c in srv.calls} == {BASE_ID, TUNED_ARN}
     report = json.loads(Path("reports/evaluate-gsm8k.json").read_text())
-    assert TOP_LEVEL <= set(report)
+    assert set(report) >= TOP_LEVEL
     assert (report["task"], report["prompts"], report["samples_per_prompt"]) == ("gsm8k", LIMIT, 1)
     assert report["data"].endswith("build/data/gsm8k/test.jsonl")
     base, tuned = report["models"]
     for entry in (base, tuned):
-        assert MODEL_KEYS <= set(entry)
+        assert set(entry) >= MODEL_KEYS
         assert (entry["prompts"], entry["responses"], entry["errors"], entry["format_failures"]) == (
             LIMIT,
             LIMIT,
@@ -101,7 +101,7 @@ def test_base_against_tuned_reports_exactly_what_the_answers_deserve(workdir, se
     assert base["mean_score"] == pytest.approx(base_correct / LIMIT)  # GSM8K pays 1 or 0
 
     (comparison,) = report["comparisons"]
-    assert COMPARISON_KEYS <= set(comparison)
+    assert set(comparison) >= COMPARISON_KEYS
     improved = [i for i in ids if tuned_right(i) and not base_right(i)]
     regressed = [i for i in ids if base_right(i) and not tuned_right(i)]
     assert (comparison["baseline"], comparison["candidate"]) == (BASE_ID, TUNED_ARN)

@@ -63,8 +63,9 @@ def _near(pixel: tuple[int, int, int], color: tuple[int, int, int], tolerance: i
 def test_the_page_renders_offline_with_its_chart_and_escaped_responses(
     workdir, server, tmp_path: Path
 ) -> None:
-    from rft.cli import app
     from typer.testing import CliRunner
+
+    from rft.cli import app
 
     data = workdir("gsm8k")
     by_user = {r["messages"][-1]["content"]: r for r in records(data / "test.jsonl")}
