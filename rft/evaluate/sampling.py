@@ -28,7 +28,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -340,12 +340,15 @@ class Sampler:
         self._stop = threading.Event()
         self._gate = _AttemptGate(self.concurrency, self._stop)
         self._client: Any = None
+        self._client_lock = threading.Lock()
 
     def _client_for_run(self) -> Any:
-        if self._client is None:
-            self._client = self.client_factory(self.concurrency)
-            self._gate.attach(self._client)
-        return self._client
+        """One client for every thread (boto3 clients are thread-safe), made before any thread runs."""
+        with self._client_lock:
+            if self._client is None:
+                self._client = self.client_factory(self.concurrency)
+                self._gate.attach(self._client)
+            return self._client
 
     def ask(self, call: Call) -> Response:
         """One call, with our own retries after botocore's; never raises except `FatalError`."""
@@ -416,6 +419,7 @@ class Sampler:
         tally = Tally()
         if not calls:
             return tally
+        self._client_for_run()
         # More threads than slots: a thread sleeping in a backoff must not leave a slot idle.
         workers = min(len(calls), self.concurrency * 2)
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="converse")
@@ -431,11 +435,12 @@ class Sampler:
 
         try:
             futures = [pool.submit(self.ask, call) for call in calls]
-            pending = set(futures)
-            while pending and fatal is None:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    fatal = record(future) or fatal
+            # as_completed waits on every future once; wait(FIRST_COMPLETED) in a loop would re-arm
+            # all pending futures per completion, quadratic in the number of calls.
+            for future in as_completed(futures):
+                fatal = record(future)
+                if fatal is not None:
+                    break
         except KeyboardInterrupt:
             self._stop.set()
             running = [f for f in futures if f not in recorded and not f.cancel()]

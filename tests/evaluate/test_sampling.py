@@ -218,3 +218,20 @@ def test_read_prompts_names_the_bad_line(tmp_path: Path) -> None:
     path.write_text('{"id": "a", "messages": [{"role": "user", "content": "hi"}]}\nnot json\n')
     with pytest.raises(UserError, match=r"bad.jsonl:2: not valid JSON"):
         read_prompts(path)
+
+
+def test_one_client_serves_every_thread(test_file: Path, server, tmp_path: Path) -> None:
+    server(delay_s=0.01)
+    made: list[int] = []
+    factory = bedrock_runtime_factory("us-east-1", policy=NO_WAIT)
+
+    def counting(pool: int):
+        made.append(pool)
+        return factory(pool)
+
+    prompts = read_prompts(test_file, limit=24)
+    with ResponseCache(tmp_path / "c.jsonl") as cache:
+        Sampler(counting, INFERENCE, 8, policy=NO_WAIT).run(
+            plan([MODEL], prompts, 1, INFERENCE, cache).calls, cache
+        )
+    assert made == [8]  # not one per thread: each new client loads the service model again
