@@ -152,8 +152,10 @@ def _sample(
 
         def interrupted(in_flight: int) -> None:
             progress_console.print(
-                f"interrupted: waiting for the {in_flight} call(s) in flight so they are kept "
-                "(Ctrl-C again to abandon them)"
+                f"interrupted: waiting for the {in_flight} call(s) already started so they are kept "
+                "(Ctrl-C again to abandon them)",
+                highlight=False,
+                soft_wrap=True,
             )
 
         try:
@@ -230,7 +232,12 @@ def evaluate(
     stem = request.out_dir / f"evaluate-{spec.name}"
     with ResponseCache(stem.with_name(stem.name + ".responses.jsonl")) as cache:
         plan_ = plan(models, prompts, request.samples, inference, cache)
-        progress_console.print(describe(plan_, len(models), len(prompts), request.samples, max_tokens))
+        progress_console.print(
+            describe(plan_, len(models), len(prompts), request.samples, max_tokens),
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
         if len(plan_.calls) > CONFIRM_ABOVE_CALLS:
             question = f"make {len(plan_.calls):,} billed Converse calls?"
             if confirm is None:

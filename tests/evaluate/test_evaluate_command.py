@@ -8,6 +8,7 @@ against what it must be.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -249,3 +250,58 @@ def _quiet():
     from rich.console import Console
 
     return Console(file=io.StringIO())
+
+
+def test_ctrl_c_exits_130_and_the_rerun_asks_only_for_the_rest(workdir, server) -> None:
+    from rft.errors import EXIT_INTERRUPTED
+    from rft.evaluate.sampling import bedrock_runtime_factory
+
+    data = workdir("gsm8k")
+    srv = server(respond=answering(data / "test.jsonl", lambda *_: True))
+    real = bedrock_runtime_factory("us-east-1")
+    made = 0
+
+    class Interrupting:
+        """A real client whose 6th call is where the user presses Ctrl-C."""
+
+        def __init__(self, pool: int) -> None:
+            self._client = real(pool)
+            self.meta = self._client.meta
+
+        def converse(self, **request):
+            nonlocal made
+            made += 1
+            if made == 6:
+                raise KeyboardInterrupt
+            return self._client.converse(**request)
+
+    request = EvaluateRequest("gsm8k", [BASE_ID], limit=20, concurrency=1)
+    with pytest.raises(UserError) as raised:
+        evaluate(request, _quiet(), confirm=lambda _: True, client_factory=Interrupting)
+    assert raised.value.exit_code == EXIT_INTERRUPTED
+    assert "rerun the same command to resume" in raised.value.message
+    answered = len(srv.calls)
+    assert 5 <= answered < 20
+    evaluate(request, _quiet(), confirm=lambda _: True)
+    assert len(srv.calls) == 20  # the rerun made only the missing calls
+
+
+def test_the_progress_bar_shows_calls_errors_and_tokens(workdir, server) -> None:
+    import io
+
+    from rich.console import Console
+
+    data = workdir("gsm8k")
+    ids = [r["id"] for r in records(data / "test.jsonl")][:8]
+
+    def fail(_: str, prompt_id: str):
+        return error_reply("ValidationException", 400, "bad") if prompt_id == ids[0] else None
+
+    server(respond=answering(data / "test.jsonl", lambda *_: True, fail=fail))
+    stream = io.StringIO()
+    bar = Console(file=stream, force_terminal=True, width=200)
+    evaluate(EvaluateRequest("gsm8k", [BASE_ID], limit=8), _quiet(), progress_console=bar)
+    shown = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", stream.getvalue())  # without the terminal's colours
+    assert "8 Converse calls to make" in shown
+    assert "8/8" in shown and "1 errors" in shown
+    assert "700 in / 140 out tokens" in shown  # 7 answers x the server's usage (100 in, 20 out)
