@@ -443,10 +443,11 @@ class Sampler:
                     break
         except KeyboardInterrupt:
             self._stop.set()
-            running = [f for f in futures if f not in recorded and not f.cancel()]
+            # Not cancellable: finished but not yet recorded, or started. Both are kept.
+            started = [f for f in futures if f not in recorded and not f.cancel()]
             if on_interrupt is not None:
-                on_interrupt(len(running))
-            for future in running:  # a second Ctrl-C abandons them
+                on_interrupt(sum(1 for f in started if not f.done()))
+            for future in started:  # a second Ctrl-C abandons them
                 record(future, wait_for=True)
             raise
         finally:
