@@ -281,7 +281,7 @@ def test_ctrl_c_exits_130_and_the_rerun_asks_only_for_the_rest(workdir, server) 
     assert raised.value.exit_code == EXIT_INTERRUPTED
     assert "rerun the same command to resume" in raised.value.message
     answered = len(srv.calls)
-    assert 5 <= answered < 20
+    assert 4 <= answered < 20  # the 5th call may not have been sent yet: it is cancelled, not lost
     evaluate(request, _quiet(), confirm=lambda _: True)
     assert len(srv.calls) == 20  # the rerun made only the missing calls
 
