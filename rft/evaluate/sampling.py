@@ -273,6 +273,15 @@ class _AttemptGate:
         events.register("response-received.bedrock-runtime.Converse", self.give)
 
 
+def _botocore_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    from botocore.exceptions import EndpointConnectionError, NoCredentialsError, PartialCredentialsError
+
+    return (EndpointConnectionError,), (NoCredentialsError, PartialCredentialsError)
+
+
+_UNREACHABLE, _NO_CREDENTIALS = _botocore_errors()
+
+
 class Cancelled(Exception):
     """Raised inside botocore's send path for an attempt that waited for a slot while the run stopped."""
 
@@ -365,6 +374,16 @@ class Sampler:
             except Exception as error:  # every failure ends as a recorded reason, never a crash
                 if isinstance(error, Cancelled) or self._stop.is_set():
                     return Response(call.model, call.prompt.id, call.sample, fingerprint, error="cancelled")
+                if isinstance(error, _UNREACHABLE):
+                    raise FatalError(
+                        f"cannot reach bedrock-runtime ({error}); check the network and --region, or "
+                        "--endpoint-url for an emulator, then rerun to resume"
+                    ) from None
+                if isinstance(error, _NO_CREDENTIALS):
+                    raise FatalError(
+                        "no AWS credentials found: configure a profile (aws configure / AWS_PROFILE), "
+                        "then rerun to resume"
+                    ) from None
                 code = _error_code(error)
                 attempts += 1 + int(
                     getattr(error, "response", {}).get("ResponseMetadata", {}).get("RetryAttempts", 0)

@@ -305,3 +305,31 @@ def test_the_progress_bar_shows_calls_errors_and_tokens(workdir, server) -> None
     assert "8 Converse calls to make" in shown
     assert "8/8" in shown and "1 errors" in shown
     assert "700 in / 140 out tokens" in shown  # 7 answers x the server's usage (100 in, 20 out)
+
+
+def test_no_credentials_is_one_line_and_makes_no_call(
+    workdir, server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workdir("gsm8k")
+    srv = server()
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never ask the instance metadata service
+    one_line_error(run("gsm8k", "--model", "base", "--limit", "30"), "no AWS credentials found", "rerun")
+    assert srv.calls == []
+
+
+def test_an_unreachable_endpoint_stops_the_run(workdir, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.reward.converse_server import point_boto3_at
+
+    workdir("gsm8k")
+    point_boto3_at(monkeypatch, "http://127.0.0.1:9")  # a closed loopback port
+    one_line_error(
+        run("gsm8k", "--model", "base", "--limit", "30"), "cannot reach bedrock-runtime", "--endpoint-url"
+    )
