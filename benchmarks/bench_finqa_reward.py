@@ -5,10 +5,11 @@
   (Bedrock's largest batchSize) scores in under 26 ms. Shown beside it, timed in the same run:
   a naive `ANSWER:\\s*(\\S+)` + float() reader, and how many of the same responses that
   reader gets right (it misses percentages against decimal golds, yes/no and `(94)`);
-* the time to score one 200 KB response (goal <= 5 ms): the reward must stay linear on a policy
-  that never stops.
+* the time to score one 200 KB response, worst of 7 shapes (goal <= 5 ms): the reward must stay
+  linear on a policy that never stops.
 
-Also checks that every realistic response scores 1.0, so the timing is of the full path.
+Also reports how many realistic responses score 1.0 (all should), so the timing is of the full
+path. Every figure is a median of several runs (benchmarks/harness.py).
 Run: .venv/bin/python benchmarks/bench_finqa_reward.py
 """
 
@@ -17,15 +18,25 @@ from __future__ import annotations
 import json
 import re
 import sys
+from pathlib import Path
 from typing import Any
 
-from bench_gsm8k_reward import LAMBDA_DIR, LONG_GOAL_MS, per_call_seconds, verdict
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "lambda")]
 
-sys.path.insert(0, str(LAMBDA_DIR))
+from finqa_reward.scoring import score  # noqa: E402
 
-from finqa_reward.scoring import score
+from benchmarks.harness import (  # noqa: E402
+    RUNS,
+    Figure,
+    long_response_figure,
+    number,
+    paired,
+    per_call,
+    report,
+)
 
-SAMPLE_DIR = LAMBDA_DIR.parent / "data_prep" / "samples" / "finqa"
+SAMPLE_DIR = ROOT / "data_prep" / "samples" / "finqa"
 NAIVE = re.compile(r"ANSWER:\s*(\S+)")
 PER_SAMPLE_GOAL_US = 50.0
 
@@ -72,37 +83,36 @@ def long_responses() -> dict[str, str]:
 
 def main() -> int:
     cases = realistic_cases()
-    correct = sum(score(response, reference).value for response, reference in cases)
-    naive_correct = sum(naive(response, reference) for response, reference in cases)
     mean_len = sum(len(r) for r, _ in cases) / len(cases)
     print(
         f"FinQA reward benchmark on {len(cases)} responses over the bundled sample (mean {mean_len:.0f} chars)"
     )
-    print(
-        f"  right, score()      {correct:8.0f} / {len(cases)}   (every response copies the gold answer text)"
+    correct = sum(score(response, reference).value for response, reference in cases)
+    naive_correct = sum(naive(response, reference) for response, reference in cases)
+    report(
+        Figure(
+            "FinQA score() right on responses quoting the gold",
+            correct,
+            len(cases),
+            f"/{len(cases)}",
+            f"the naive regex gets {naive_correct:.0f}/{len(cases)}",
+            at_least=True,
+        )
     )
-    print(f"  right, naive regex  {naive_correct:8.0f} / {len(cases)}")
-    ok = correct == len(cases)
-    score_us = per_call_seconds(score, cases) * 1e6
-    base_us = per_call_seconds(naive, cases) * 1e6
-    print(f"  naive regex         {base_us:8.2f} us/sample")
-    print(
-        f"  score()             {score_us:8.2f} us/sample   goal <= {PER_SAMPLE_GOAL_US:g} us  "
-        f"{verdict(score_us <= PER_SAMPLE_GOAL_US)}   ({score_us / base_us:.1f} x the naive regex)"
+    timing = paired(per_call(score, cases), per_call(naive, cases))
+    report(
+        Figure(
+            "FinQA score() per sample",
+            timing.measured * 1e6,
+            PER_SAMPLE_GOAL_US,
+            " us",
+            f"{number(timing.ratio)}x the naive regex ({number(timing.baseline * 1e6)} us), "
+            f"median of {RUNS} paired passes",
+        )
     )
-    ok = ok and score_us <= PER_SAMPLE_GOAL_US
-
     reference = {"answer": 0.0937, "question": "what was the percentage change in revenue?"}
-    worst = 0.0
-    for name, text in long_responses().items():
-        seconds = per_call_seconds(score, [(text, reference)], repeat=20)
-        worst = max(worst, seconds)
-        print(f"  200 KB {name:<26} {seconds * 1e3:7.3f} ms")
-    print(
-        f"  200 KB worst case   {worst * 1e3:8.3f} ms    goal <= {LONG_GOAL_MS:g} ms   {verdict(worst * 1e3 <= LONG_GOAL_MS)}"
-    )
-    ok = ok and worst * 1e3 <= LONG_GOAL_MS
-    return 0 if ok else 1
+    report(long_response_figure("FinQA", score, long_responses(), reference, floor=NAIVE))
+    return 0
 
 
 if __name__ == "__main__":

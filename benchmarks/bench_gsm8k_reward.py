@@ -1,58 +1,54 @@
 """Benchmark the GSM8K reward against the figures the contract and the brief set.
 
-* per-sample time of `score` on realistic responses, as a ratio to a plain `#### (-?[0-9.,]+)`
-  regex timed in the same run (goal <= 10x): the anchored, hedge-proof reading must stay cheap;
-* the time to score one 200 KB response (goal <= 5 ms): the reward must stay linear on
-  a policy that never stops;
+* per-sample time of `score` on the 1,600 real model solutions bundled in
+  rft/samples/gsm8k_solutions.jsonl, as a ratio to a plain `#### (-?[0-9.,]+)` regex timed in
+  the same run (goal <= 10x): the anchored, hedge-proof reading must stay cheap;
+* the time to score one 200 KB response, worst of 8 adversarial shapes (goal <= 5 ms): the reward
+  must stay linear on a policy that never stops;
 * cold import of `gsm8k_reward.handler`, Powertools included, in a fresh interpreter (goal <= 1 s).
 
-Realistic responses are the labeled real model solutions from ../shared (final `A: N` line
-rewritten to `#### N`) when present, else a synthetic set of GSM8K-style solutions.
+Every figure is a median of several runs (benchmarks/harness.py).
 Run: .venv/bin/python benchmarks/bench_gsm8k_reward.py
 """
 
 from __future__ import annotations
 
 import json
-import random
 import re
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LAMBDA_DIR = ROOT / "lambda"
-sys.path.insert(0, str(LAMBDA_DIR))
+sys.path[:0] = [str(ROOT), str(LAMBDA_DIR)]
 
 from gsm8k_reward.scoring import score  # noqa: E402
 
-LABELED = ROOT.parent / "shared" / "data" / "gsm8k" / "model_solutions_labeled.jsonl"
+from benchmarks.harness import (  # noqa: E402
+    RUNS,
+    WALL,
+    Figure,
+    long_response_figure,
+    median_of,
+    median_seconds,
+    number,
+    paired,
+    per_call,
+    report,
+)
+
+SOLUTIONS = ROOT / "rft" / "samples" / "gsm8k_solutions.jsonl"
 BASELINE = re.compile(r"#### (-?[0-9.,]+)")
 RATIO_GOAL = 10.0
-LONG_GOAL_MS = 5.0
 IMPORT_GOAL_S = 1.0
+IMPORT_RUNS = 5
 
 
-def realistic_cases() -> tuple[list[tuple[str, str]], str]:
-    if LABELED.exists():
-        cases = []
-        for line in LABELED.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            solution = re.sub(r"(?m)^A:[ \t]*(.*?)\s*\Z", r"#### \1", row["solution"].rstrip())
-            cases.append((solution, row["gold"]))
-        return cases, f"{len(cases)} real model solutions"
-    rng = random.Random(0)
-    cases = []
-    for _ in range(1000):
-        a, b = rng.randint(2, 500), rng.randint(2, 50)
-        steps = "\n".join(
-            f"Step {i}: {a} * {b} = <<{a}*{b}={a * b}>>{a * b} items are sold."
-            for i in range(rng.randint(2, 6))
-        )
-        cases.append((f"{steps}\n#### {a * b}", str(a * b)))
-    return cases, f"{len(cases)} synthetic solutions (../shared absent)"
+def realistic_cases() -> list[tuple[str, str]]:
+    """The bundled real solutions, already in the prompt's `#### N` form, with their golds."""
+    rows = [json.loads(line) for line in SOLUTIONS.read_text(encoding="utf-8").splitlines() if line]
+    return [(row["response"], row["gold"]) for row in rows]
 
 
 def baseline(response: str, gold: str) -> float:
@@ -63,19 +59,6 @@ def baseline(response: str, gold: str) -> float:
         return float(float(m.group(1).replace(",", "")) == float(gold))
     except ValueError:
         return 0.0
-
-
-def per_call_seconds(
-    fn: Callable[[str, str], object], cases: list[tuple[str, str]], repeat: int = 5
-) -> float:
-    """Best of `repeat` passes over all cases, per call: the least-disturbed measurement."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for response, gold in cases:
-            fn(response, gold)
-        best = min(best, time.perf_counter() - start)
-    return best / len(cases)
 
 
 def long_responses() -> dict[str, str]:
@@ -94,57 +77,49 @@ def long_responses() -> dict[str, str]:
     }
 
 
-def cold_import_seconds(runs: int = 3) -> float:
+def cold_import_seconds() -> float:
+    """Wall time of the import inside one fresh interpreter (its own start-up excluded)."""
     code = (
         "import sys, time; sys.path.insert(0, sys.argv[1]); t = time.perf_counter(); "
         "import gsm8k_reward.handler; print(time.perf_counter() - t)"
     )
-    times = []
-    for _ in range(runs):
-        out = subprocess.run(
-            [sys.executable, "-c", code, str(LAMBDA_DIR)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        times.append(float(out.stdout.strip()))
-    return min(times)
-
-
-def verdict(ok: bool) -> str:
-    return "OK" if ok else "OVER GOAL"
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(LAMBDA_DIR)], capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.strip())
 
 
 def main() -> int:
-    cases, source = realistic_cases()
+    cases = realistic_cases()
     mean_len = sum(len(r) for r, _ in cases) / len(cases)
-    print(f"GSM8K reward benchmark on {source} (mean {mean_len:.0f} chars)")
-    score_s = per_call_seconds(score, cases)
-    base_s = per_call_seconds(baseline, cases)
-    ratio = score_s / base_s
-    print(f"  baseline regex      {base_s * 1e6:8.2f} us/sample")
-    print(f"  score()             {score_s * 1e6:8.2f} us/sample")
-    print(
-        f"  ratio               {ratio:8.2f} x     goal <= {RATIO_GOAL:g} x   {verdict(ratio <= RATIO_GOAL)}"
+    print(f"GSM8K reward benchmark on {len(cases):,} real model solutions (mean {mean_len:.0f} chars)")
+    timing = paired(per_call(score, cases), per_call(baseline, cases))
+    report(
+        Figure(
+            "GSM8K score() vs plain regex",
+            timing.ratio,
+            RATIO_GOAL,
+            "x",
+            f"{number(timing.measured * 1e6)} us vs {number(timing.baseline * 1e6)} us per sample, "
+            f"median of {RUNS} paired passes",
+        )
     )
+    report(long_response_figure("GSM8K", score, long_responses(), "18", floor=BASELINE))
 
-    ok = ratio <= RATIO_GOAL
-    worst = 0.0
-    for name, text in long_responses().items():
-        seconds = per_call_seconds(score, [(text, "18")], repeat=20)
-        worst = max(worst, seconds)
-        print(f"  200 KB {name:<26} {seconds * 1e3:7.3f} ms")
-    print(
-        f"  200 KB worst case   {worst * 1e3:8.3f} ms    goal <= {LONG_GOAL_MS:g} ms   {verdict(worst * 1e3 <= LONG_GOAL_MS)}"
+    import_s = median_of(cold_import_seconds, IMPORT_RUNS)
+    bare_s = median_seconds(
+        lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), IMPORT_RUNS, clock=WALL
     )
-    ok = ok and worst * 1e3 <= LONG_GOAL_MS
-
-    import_s = cold_import_seconds()
-    print(
-        f"  cold import         {import_s:8.3f} s     goal <= {IMPORT_GOAL_S:g} s    {verdict(import_s <= IMPORT_GOAL_S)}"
+    report(
+        Figure(
+            "GSM8K cold import of the handler",
+            import_s,
+            IMPORT_GOAL_S,
+            " s",
+            f"median of {IMPORT_RUNS} fresh interpreters; a bare interpreter starts in {number(bare_s)} s",
+        )
     )
-    ok = ok and import_s <= IMPORT_GOAL_S
-    return 0 if ok else 1
+    return 0
 
 
 if __name__ == "__main__":

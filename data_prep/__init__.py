@@ -4,12 +4,11 @@ The CDK stacks call `prepare` at synth time; `python -m data_prep <task>` does t
 shell. See `converter.py` to add a task.
 """
 
-from data_prep import tasks as _builtin_tasks  # noqa: F401  (registers the built-in tasks)
 from data_prep.converter import Converter
 from data_prep.errors import DataPrepError, Problem, RowError
 from data_prep.options import PrepOptions, PrepResult
 from data_prep.pipeline import prepare
-from data_prep.registry import TASKS, get_task, register
+from data_prep.registry import TASKS, get_task
 from data_prep.rows import RawRow
 
 __all__ = [
@@ -23,5 +22,4 @@ __all__ = [
     "RowError",
     "get_task",
     "prepare",
-    "register",
 ]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from data_prep.converter import SPLITS, Converter
 from data_prep.errors import DataPrepError
@@ -121,12 +122,19 @@ def summary(result: PrepResult, path: Path | None = None) -> str:
     )
     dropped = [
         f"{stats['dropped_overlong']} over-long" if stats["dropped_overlong"] else "",
-        f"{stats['dropped_test_overlap']} overlapping the test set" if stats["dropped_test_overlap"] else "",
+        _by_split(stats, "dropped_duplicates", "rows repeating a prompt"),
+        _by_split(stats, "dropped_test_overlap", "rows sharing a prompt with test"),
         f"{stats['dropped_by_max_train']} over --max-train" if stats["dropped_by_max_train"] else "",
     ]
     if any(dropped):
         lines.append("  dropped: " + ", ".join(d for d in dropped if d))
     return "\n".join(lines)
+
+
+def _by_split(stats: Mapping[str, Any], key: str, what: str) -> str:
+    """`12 rows repeating a prompt (train 10, test 2)`, or "" when there were none."""
+    where = ", ".join(f"{split} {count}" for split, count in stats[f"{key}_by_source_split"].items() if count)
+    return f"{stats[key]} {what} ({where})" if stats[key] else ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,15 +1,16 @@
 """The converter interface every task implements.
 
 A task only says what is specific to its dataset: where its rows come from, how one raw row
-becomes RFT records, and (rarely) how to split. Loading files, carving validation, schema and
-length validation, statistics and deterministic writing are generic (see `pipeline.py`), so a
-new dataset is one small subclass registered with `data_prep.register`.
+becomes RFT records, and (rarely) how to split. Loading files, schema and length validation,
+dropping duplicate prompts (`dedup.py`), carving validation, statistics and deterministic writing
+are generic (see `pipeline.py`), so a new dataset is one small subclass that its task's `TaskSpec`
+names (`tasks/<name>.py`).
 
 Minimal example::
 
     class MyTask(Converter):
         name = "mytask"
-        def to_records(self, row, split):
+        def to_records(self, row, split, options=None):
             return [{"id": self.row_id(row),
                      "messages": [{"role": "user", "content": row.data["prompt"]}],
                      "reference_answer": {"answer": row.data["gold"]}}]
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Hashable, Mapping, Sequence
+from functools import partial
 from typing import Any, ClassVar
 
 from data_prep.errors import DataPrepError
@@ -31,7 +33,11 @@ SPLITS: tuple[str, ...] = ("train", "validation", "test")
 
 
 class Converter:
-    """Base class with defaults that keep official splits and read JSONL split files."""
+    """Base class with defaults that keep official splits and read JSONL split files.
+
+    One registered instance serves every run (`prepare`, the CLI, `rft rehearse`), so a converter
+    keeps no state: each hook receives the run's options, and no method assigns to `self`.
+    """
 
     #: Registry and CLI name, also the prefix of record ids.
     name: ClassVar[str] = ""
@@ -84,14 +90,24 @@ class Converter:
 
     # ---- splitting -----------------------------------------------------------------------
 
-    def group_key(self, row: RawRow) -> Hashable:
+    def group_key(self, row: RawRow, options: PrepOptions) -> Hashable:
         """Rows with equal keys always land in the same split. Default: every row is its own group."""
         return (row.source_split, row.index)
 
-    def leak_key(self, row: RawRow) -> Hashable | None:
-        """Identity of a row's prompt: train/validation rows whose key is also in test are dropped.
+    def duplicate_key(self, row: RawRow, options: PrepOptions) -> Hashable | None:
+        """An identity that makes rows duplicates even when their rendered prompts differ.
 
-        None (the default) disables the check for this row.
+        Rows are always duplicates when their normalized user turns are equal (see `dedup.py`);
+        None (the default) adds nothing to that. PandaLM returns the unordered pair, so a pair
+        given in both orders is one item whether or not the swapped copies are emitted.
+        """
+        return None
+
+    def leak_key(self, row: RawRow, options: PrepOptions) -> Hashable | None:
+        """A coarser test-overlap identity: train/validation rows whose key is also in test are dropped.
+
+        Rows whose normalized prompt is in test are always dropped; None (the default) adds
+        nothing to that. PandaLM returns its group (the instruction and input).
         """
         return None
 
@@ -100,13 +116,15 @@ class Converter:
 
         Validation is the official one (capped at validation_size) or, if there is none, carved
         from train with the fixed seed. Test only ever comes from the official test split.
+        `raw` holds no duplicate prompts: they are dropped before splitting.
         """
+        group = partial(self.group_key, options=options)
         train = list(raw["train"])
         official_validation = list(raw.get("validation", []))
         if official_validation:
-            validation = subsample(official_validation, options.validation_size, options.seed, self.group_key)
+            validation = subsample(official_validation, options.validation_size, options.seed, group)
         else:
-            train, validation = carve(train, options.validation_size, options.seed, self.group_key)
+            train, validation = carve(train, options.validation_size, options.seed, group)
         return {"train": train, "validation": validation, "test": list(raw.get("test", []))}
 
     # ---- conversion ----------------------------------------------------------------------
@@ -115,8 +133,11 @@ class Converter:
         """Stable id from the row's place in its source split, e.g. gsm8k-train-00042."""
         return f"{self.name}-{row.source_split}-{row.index:05d}"
 
-    def to_records(self, row: RawRow, split: str) -> list[dict[str, Any]]:
+    def to_records(self, row: RawRow, split: str, options: PrepOptions | None = None) -> list[dict[str, Any]]:
         """RFT records for one raw row; raise RowError for a row that cannot be converted.
+
+        `options` are this run's (None: the defaults, as `rft rehearse` builds prompts). Converters
+        keep no state: a run's choices arrive here and in every other hook, never on `self`.
 
         `split` is the row's official (source) split: rows are converted, and length-checked,
         before splitting, so that dropping over-long records cannot leave validation short.
@@ -128,8 +149,10 @@ class Converter:
 
     # ---- task options and CLI ------------------------------------------------------------
 
-    def task_option(self, options: PrepOptions, key: str) -> Any:
-        return options.task_options.get(key, self.task_option_defaults[key])
+    def task_option(self, options: PrepOptions | None, key: str) -> Any:
+        """This run's value of a task option, else its default (also when `options` is None)."""
+        given = options.task_options if options is not None else {}
+        return given.get(key, self.task_option_defaults[key])
 
     def check_task_options(self, options: PrepOptions) -> None:
         unknown = sorted(set(options.task_options) - set(self.task_option_defaults))

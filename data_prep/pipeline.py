@@ -1,4 +1,4 @@
-"""`prepare`: load -> convert -> validate -> split -> write, the same for every task.
+"""`prepare`: load -> convert -> validate -> drop duplicates -> split -> write, the same for every task.
 
 Nothing is written until every record has passed every rule, so a failed run leaves the
 previous output (and the CDK assets built from it) exactly as it was.
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from data_prep.converter import SPLITS, Converter
+from data_prep.dedup import Dropped, drop_duplicates, prompt_key
 from data_prep.errors import DataPrepError, Problem, RowError
 from data_prep.options import PrepOptions, PrepResult
 from data_prep.progress import Progress
@@ -49,6 +50,7 @@ class _Converted:
     where: str
     line: str
     tokens: int
+    prompt: str  # dedup.prompt_key: records with equal prompts are duplicates
 
 
 class _Collector:
@@ -67,8 +69,9 @@ class _Collector:
 def prepare(task: str, out_dir: str | Path, options: PrepOptions | None = None) -> PrepResult:
     """Turn `task`'s dataset into validated RFT JSONL files in `out_dir`.
 
-    Rows are converted and length-checked *before* splitting, so that dropping over-long
-    records never leaves the validation set short of its target size.
+    Rows are converted, length-checked and deduplicated *before* splitting, so that dropping
+    over-long or duplicate records never leaves the validation set short of its target size,
+    and no prompt can land in two splits (the rule: `dedup.py`).
     Raises DataPrepError, with a message for the user, for any problem with the data or options.
     """
     options = options if options is not None else PrepOptions()
@@ -91,8 +94,12 @@ def prepare(task: str, out_dir: str | Path, options: PrepOptions | None = None) 
 
     usable = {split: [row for row in rows if by_row[_key(row)]] for split, rows in raw.items()}
     usable.setdefault("train", [])
-    splits = _checked_splits(converter, converter.split(usable, options))
-    splits, leaked = _drop_test_overlap(converter, splits)
+    unique, dropped = drop_duplicates(
+        usable,
+        keys=lambda row: _row_keys(converter, row, by_row[_key(row)], options),
+        leak_key=lambda row: converter.leak_key(row, options),
+    )
+    splits = _checked_splits(converter, converter.split(unique, options))
     output = {split: [item for row in splits[split] for item in by_row[_key(row)]] for split in SPLITS}
 
     capped = 0
@@ -101,7 +108,8 @@ def prepare(task: str, out_dir: str | Path, options: PrepOptions | None = None) 
         output["train"] = subsample(output["train"], options.max_train_records, options.seed, _row_of)
         capped = before - len(output["train"])
 
-    problems = count_problems({split: len(output[split]) for split in SPLITS})
+    repeats = sum(dropped.duplicates.values()) + sum(dropped.test_overlap.values())
+    problems = count_problems({split: len(output[split]) for split in SPLITS}, repeats)
     if problems:
         raise DataPrepError.from_problems(task, problems)
 
@@ -114,7 +122,7 @@ def prepare(task: str, out_dir: str | Path, options: PrepOptions | None = None) 
         limit,
         dropped=dropped_overlong,
         skipped=skipped,
-        leaked=leaked,
+        duplicates=dropped,
         capped=capped,
         contents=contents,
     )
@@ -150,19 +158,10 @@ def _checked_splits(converter: Converter, splits: Mapping[str, list[RawRow]]) ->
     return {split: list(splits.get(split, [])) for split in SPLITS}
 
 
-def _drop_test_overlap(
-    converter: Converter, splits: dict[str, list[RawRow]]
-) -> tuple[dict[str, list[RawRow]], int]:
-    """Held-out test prompts must never be trained or validated on; drop any that reappear."""
-    test_keys = {key for row in splits["test"] if (key := converter.leak_key(row)) is not None}
-    if not test_keys:
-        return splits, 0
-    dropped = 0
-    for split in ("train", "validation"):
-        kept = [row for row in splits[split] if converter.leak_key(row) not in test_keys]
-        dropped += len(splits[split]) - len(kept)
-        splits[split] = kept
-    return splits, dropped
+def _row_keys(converter: Converter, row: RawRow, items: list[_Converted], options: PrepOptions) -> list[Any]:
+    """Every identity of one row for `drop_duplicates`: its records' prompts and the converter's key."""
+    extra = converter.duplicate_key(row, options)
+    return [item.prompt for item in items] + ([("task", extra)] if extra is not None else [])
 
 
 def _convert(
@@ -185,7 +184,7 @@ def _convert(
             items = by_row[_key(row)] = []
             row_id = converter.row_id(row)
             try:
-                records = converter.to_records(row, split)
+                records = converter.to_records(row, split, options)
             except RowError as exc:
                 collector.add(exc.rule, exc.fix, f"{row_id} ({row.where})")
                 continue
@@ -251,7 +250,7 @@ def _check(
     if broken:
         return None
     tokens = estimate_tokens(prompt_chars(record), options.chars_per_token)
-    return _Converted(_key(row), label, row.where, line, tokens)
+    return _Converted(_key(row), label, row.where, line, tokens, prompt_key(record))
 
 
 def _stats(
@@ -263,7 +262,7 @@ def _stats(
     *,
     dropped: Mapping[str, int],
     skipped: int,
-    leaked: int,
+    duplicates: Dropped,
     capped: int,
     contents: Mapping[str, bytes],
 ) -> dict[str, Any]:
@@ -278,7 +277,10 @@ def _stats(
         "chars_per_token": float(options.chars_per_token),
         "dropped_overlong": sum(dropped.values()),
         "dropped_overlong_by_source_split": {split: dropped.get(split, 0) for split in loaded},
-        "dropped_test_overlap": leaked,
+        "dropped_duplicates": sum(duplicates.duplicates.values()),
+        "dropped_duplicates_by_source_split": dict(duplicates.duplicates),
+        "dropped_test_overlap": sum(duplicates.test_overlap.values()),
+        "dropped_test_overlap_by_source_split": dict(duplicates.test_overlap),
         "dropped_by_max_train": capped,
         "skipped_rows": skipped,
         "options": {

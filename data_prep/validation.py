@@ -105,9 +105,14 @@ def overlong_rule(limit: int, chars_per_token: float) -> Rule:
     )
 
 
-def count_problems(counts: Mapping[str, int]) -> list[Problem]:
-    """Bedrock's record-count limits: train always, validation only when one is given."""
+def count_problems(counts: Mapping[str, int], duplicates: int = 0) -> list[Problem]:
+    """Bedrock's record-count limits: train always, validation only when one is given.
+
+    `duplicates` (rows dropped for repeating a prompt) is named in the message: a file that
+    looks big enough may hold too few distinct prompts.
+    """
     problems = []
+    after = f", after dropping {duplicates:,} rows that repeat a prompt" if duplicates else ""
     train = counts.get("train", 0)
     if not MIN_RECORDS <= train <= MAX_RECORDS:
         fix = (
@@ -118,7 +123,7 @@ def count_problems(counts: Mapping[str, int]) -> list[Problem]:
         problems.append(
             Problem(
                 f"the training set has {MIN_RECORDS:,}-{MAX_RECORDS:,} records (Bedrock RFT limit)",
-                (f"train would have {train:,} records",),
+                (f"train would have {train:,} records{after}",),
                 fix,
                 "split",
             )
@@ -128,7 +133,7 @@ def count_problems(counts: Mapping[str, int]) -> list[Problem]:
         problems.append(
             Problem(
                 f"a validation set, when given, has {MIN_RECORDS:,}-{MAX_RECORDS:,} records (Bedrock RFT limit)",
-                (f"validation would have {validation:,} records",),
+                (f"validation would have {validation:,} records{after}",),
                 f"use at least {MIN_RECORDS} validation rows (validation_size / --validation-size, or a larger "
                 "validation file), or validation_size=0 for no validation set",
                 "split",

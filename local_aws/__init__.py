@@ -2,11 +2,11 @@
 
 Developer and demo tooling, not product code: nothing in stacks/, lambda/ or data_prep/ imports it.
 
-    python -m local_aws up [--port N]     start it in the background (state and log in build/local_aws/)
-    eval "$(python -m local_aws env)"     point the AWS CLI, boto3 and the CDK CLI at it
-    npx cdk bootstrap && npx cdk deploy GsmRftStack ...   now runs offline
-    python -m local_aws down              stop it
-    python -m local_aws demo              bootstrap → deploy → invoke → diff → update → destroy, offline
+    make local-up                                 start it in the background (state, log: build/local_aws/)
+    eval "$(.venv/bin/python -m local_aws env)"   point the AWS CLI, boto3 and the CDK CLI at it
+    npx cdk bootstrap aws://123456789012/us-east-1 && npx cdk deploy GsmRftStack --require-approval never
+    make local-down                               stop it
+    make local-demo STACK=GsmRftStack             bootstrap → deploy → invoke → diff → update → destroy
 
 In tests: `with Emulator() as aws: ...` (see `local_aws.server`).
 """

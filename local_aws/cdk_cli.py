@@ -1,7 +1,8 @@
 """Runs the project's pinned CDK CLI (`npx --no-install cdk`) against the emulator.
 
-Deploys use `--method=direct --no-previous-parameters`: CreateStack/UpdateStack with every parameter
-given explicitly, which is what the emulator's CloudFormation implements most faithfully.
+The demo deploys with `--method=direct --no-previous-parameters` (CreateStack/UpdateStack with every
+parameter given explicitly: the fewest API calls, so the shortest demo). The CLI's default method,
+change sets, works as well; tests/integration deploys two stacks side by side with it.
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     state = daemon.running()
     if state is None:
-        print("local_aws emulator is not running (start it with `python -m local_aws up`)")
+        print("local_aws emulator is not running (start it with `make local-up`)")
         return 1
     print(
         f"local_aws emulator running at {state.endpoint} (pid {state.pid}); log: {_relative(Path(state.log))}"
@@ -66,9 +66,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_env(args: argparse.Namespace) -> int:
     state = daemon.running()
     if state is None:
-        raise daemon.EmulatorError(
-            "No local_aws emulator is running; start one with `python -m local_aws up`."
-        )
+        raise daemon.EmulatorError("No local_aws emulator is running; start one with `make local-up`.")
     sys.stdout.write(client_env.export_lines(state.endpoint))
     return 0
 
@@ -130,7 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="bootstrap, deploy, invoke, diff, update and destroy, offline")
     demo.add_argument(
-        "--stacks", default="GsmRftStack", help="comma-separated stack names (default GsmRftStack)"
+        "--stacks",
+        nargs="+",
+        default=["GsmRftStack"],
+        help="stack names, one after the other (default GsmRftStack); commas also separate",
     )
     demo.add_argument("--port", type=int, default=0, help="port of the demo's own emulator (default: free)")
     demo.set_defaults(func=cmd_demo)

@@ -90,7 +90,7 @@ def start(port: int = 0, timeout_s: float = 30.0) -> tuple[EmulatorState, bool]:
         if port and existing.port != port:
             raise EmulatorError(
                 f"An emulator already runs on port {existing.port} (pid {existing.pid}); "
-                "stop it with `python -m local_aws down` first."
+                "stop it with `make local-down` first."
             )
         return existing, False
     state_path, log_path = settings.state_file(), settings.log_file()

@@ -1,6 +1,6 @@
 """`python -m local_aws demo`: the product's whole life cycle, offline, one line per step.
 
-bootstrap → deploy (the job is launched) → invoke the reward Lambda with real model solutions →
+bootstrap → deploy (the job is launched) → invoke the reward Lambda with the task's samples →
 inspect the job → `cdk diff` a one-value change → deploy it (a replacement job; the old one is
 stopped) → destroy → check nothing is left. It runs its own emulator in this process, so it starts
 from a clean account and leaves nothing running. Any failed check stops it with the reason and a
@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +25,8 @@ from typing import Any
 from local_aws import client_env, inventory, settings
 from local_aws.cdk_cli import CdkCli, CdkResult
 from local_aws.server import Emulator
+from stacks.config import load_config
+from tasks import TASKS, TaskSpec
 
 
 class DemoFailure(Exception):
@@ -39,13 +41,17 @@ class DemoFailure(Exception):
 
 @dataclass(frozen=True)
 class DemoTarget:
-    """One stack the demo knows how to exercise; FinQA and PandaLM add theirs here."""
+    """One stack the demo knows how to exercise."""
 
     stack: str
     launch_context: Mapping[str, str]
     update_context: Mapping[str, str]  # one value, e.g. {"rft:gsm8k:epochCount": "2"}
     samples: Path
+    samples_kind: str  # what the samples are, for the report line
     expected_score: Callable[[Mapping[str, Any]], float]  # from a sample's `label`
+    # A judge model the reward calls through Converse, which the emulator does not serve: every
+    # judge call fails, so the demo can only check the scores the code decides (PandaLM's verdict).
+    judge_model: str | None = None
 
     @property
     def update_parameter(self) -> tuple[str, str]:
@@ -54,15 +60,50 @@ class DemoTarget:
         return key.rsplit(":", 1)[-1], value
 
 
-DEMO_TARGETS: dict[str, DemoTarget] = {
-    "GsmRftStack": DemoTarget(
-        stack="GsmRftStack",
-        launch_context={"rft:launchJob": "true"},
-        update_context={"rft:gsm8k:epochCount": "2"},
-        samples=settings.SAMPLES_DIR / "gsm8k_solutions.jsonl",
-        expected_score=lambda label: 1.0 if label.get("is_correct") else 0.0,
-    ),
+def _is_correct(label: Mapping[str, Any]) -> float:
+    return 1.0 if label.get("is_correct") else 0.0
+
+
+def _verdict_only(label: Mapping[str, Any]) -> float:
+    """PandaLM's score when the judge scored nothing in the batch: the verdict alone."""
+    return 1.0 if label.get("verdict_correct") else 0.0
+
+
+# Per task: the samples file in local_aws/samples (see its README), what they are, the expected score.
+SAMPLES: dict[str, tuple[str, str, Callable[[Mapping[str, Any]], float]]] = {
+    "gsm8k": ("gsm8k_solutions.jsonl", "real model solutions", _is_correct),
+    "finqa": ("finqa_answers.jsonl", "answers written for the demo", _is_correct),
+    "pandalm": ("pandalm_judgments.jsonl", "judgments written for the demo", _verdict_only),
 }
+
+
+def _current_epoch_count(task: TaskSpec) -> int:
+    """epochCount as the stack synthesizes it from cdk.json, so the update always changes it."""
+    context = json.loads((settings.PROJECT_ROOT / "cdk.json").read_text(encoding="utf-8")).get("context", {})
+    return int(load_config(task, context.get).hyperparameters["epochCount"])
+
+
+def demo_targets() -> dict[str, DemoTarget]:
+    """A target for every registered task that has demo samples, by stack name."""
+    targets: dict[str, DemoTarget] = {}
+    for task in TASKS:
+        if task.name not in SAMPLES:
+            continue
+        file_name, kind, expected = SAMPLES[task.name]
+        epochs = _current_epoch_count(task)
+        targets[task.stack_name] = DemoTarget(
+            stack=task.stack_name,
+            launch_context={"rft:launchJob": "true"},
+            update_context={f"rft:{task.name}:epochCount": str(epochs + 1 if epochs < 50 else epochs - 1)},
+            samples=settings.SAMPLES_DIR / file_name,
+            samples_kind=kind,
+            expected_score=expected,
+            judge_model=task.judge.model_id if task.judge else None,
+        )
+    return targets
+
+
+DEMO_TARGETS: dict[str, DemoTarget] = demo_targets()
 
 
 @dataclass
@@ -273,17 +314,33 @@ class Demo:
                 "invoke", f"expected {len(samples)} results, got: {str(results)[:300]}", seconds
             )
         scores = []
+        judge_errors = 0
         for sample, label, result in zip(samples, labels, results, strict=True):
             if result.get("id") != sample["id"]:
                 raise DemoFailure(
                     "invoke", f"result id {result.get('id')!r} is not sample {sample['id']!r}", seconds
                 )
+            metrics = {m.get("name"): m.get("value") for m in result.get("metrics_list") or []}
+            judge_errors += metrics.get("judge_error") == 1
             scores.append(
                 (sample["id"], float(result["aggregate_reward_score"]), target.expected_score(label))
             )
         pairs = " ".join(f"{score:g}/{'✓' if expected else '✗'}" for _, score, expected in scores)
         agree = sum(score == expected for _, score, expected in scores)
-        detail = f"reward Lambda on {len(scores)} real solutions, score/label: {pairs}; {agree}/{len(scores)} agree"
+        detail = f"reward Lambda on {len(scores)} {target.samples_kind}, score/label: {pairs}; {agree}/{len(scores)} agree"
+        if target.judge_model:
+            # Say plainly what was not checked: the judge's half of the reward never ran.
+            detail = (
+                f"reward Lambda on {len(scores)} {target.samples_kind}; the judge {target.judge_model} "
+                f"(Converse) is not served by the emulator: judge_error=1 on {judge_errors}/{len(scores)}, "
+                f"so only the verdict is checked, score/verdict: {pairs}; {agree}/{len(scores)} agree"
+            )
+            if judge_errors != len(scores):
+                raise DemoFailure(
+                    "invoke", f"expected every judge call to fail offline, {judge_errors}: {detail}", seconds
+                )
+        if agree != len(scores):
+            raise DemoFailure("invoke", f"scores disagree with the labels: {detail}", seconds)
         self.report.line("invoke", detail, seconds)
         return scores
 
@@ -353,11 +410,16 @@ def _describe_change(prop: str, old: str, new: str) -> str:
     return f"{prop} {before} -> {after}"
 
 
-def run_demo(*, stacks: str = "GsmRftStack", port: int = 0, print_line: Callable[[str], None] = print) -> int:
-    names = [name.strip() for name in stacks.split(",") if name.strip()]
+def run_demo(
+    *, stacks: str | Sequence[str] = "GsmRftStack", port: int = 0, print_line: Callable[[str], None] = print
+) -> int:
+    given = [stacks] if isinstance(stacks, str) else list(stacks)
+    names = [name.strip() for item in given for name in item.split(",") if name.strip()]
     unknown = [name for name in names if name not in DEMO_TARGETS]
     if unknown or not names:
-        print_line(f"error: the demo knows {sorted(DEMO_TARGETS)}; got {names}")
+        without = sorted(t.stack_name for t in TASKS if t.stack_name not in DEMO_TARGETS)
+        why = f" ({', '.join(without)}: no samples in local_aws/samples)" if without else ""
+        print_line(f"error: the demo runs {', '.join(DEMO_TARGETS)}{why}; got {' '.join(names) or 'nothing'}")
         return 2
     log_path = settings.state_dir() / "demo.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)

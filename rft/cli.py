@@ -3,7 +3,8 @@
 Commands stay thin: they parse options, call one function, and turn a `UserError` into one line on
 stderr with its exit code. Exit codes: 0 ok, 1 error (a user mistake or the environment), 2 bad usage,
 3 degenerate reward (`rehearse`) or a deployed reward breaking the contract (`invoke`), 4 job Failed
-(`status`), 130 interrupted.
+(`status`), 5 the judge graded none of its samples (`invoke`, `rehearse --judge bedrock`), 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from rft.errors import EXIT_DEGENERATE, EXIT_INTERRUPTED, UserError
+from rft.errors import EXIT_DEGENERATE, EXIT_INTERRUPTED, EXIT_JUDGE_FAILED, UserError
 
 app = typer.Typer(
     name="rft",
@@ -78,12 +79,19 @@ OutOption = Annotated[Path, typer.Option("--out", help="Directory for the JSON r
 @app.command()
 @_friendly
 def rehearse(
-    task: Annotated[str, typer.Argument(help="Task whose reward to run: gsm8k, finqa, pandalm or your own.")],
+    task: Annotated[
+        str,
+        typer.Argument(
+            help="Task whose reward to run (gsm8k, finqa, pandalm or your own), or its stack (GsmRftStack)."
+        ),
+    ],
     responses: Annotated[
         Path | None,
         typer.Option(
             "--responses",
-            help="Your own rollouts: JSONL of {prompt_id, response, reference} (+ optional label, prompt).",
+            help="Your own rollouts: JSONL of {prompt_id, response, reference} (+ optional label, prompt). "
+            "Default: the task's bundled rollouts, or the data_prep/samples/<task>/rollouts.jsonl "
+            "`rft new-task` wrote.",
         ),
     ] = None,
     n: Annotated[int | None, typer.Option("--n", help="Use only the first N rollouts.")] = None,
@@ -104,12 +112,16 @@ def rehearse(
     """Run a task's reward in-process on sample rollouts and report whether it can teach anything.
 
     Exits 3 when the reward is degenerate (nearly every sample scores the same, or everything scores 0).
+    With --judge bedrock, exits 5 when the judge graded none of the samples sent to it (no model
+    access, throttling, or a region without the model).
     """
+    from rft.project import resolve_task
     from rft.rehearse.rehearsal import RehearsalRequest
     from rft.rehearse.rehearsal import rehearse as run_rehearsal
 
     if judge not in ("none", "bedrock"):
         raise UserError(f"--judge must be none or bedrock, got {judge!r}")
+    task = resolve_task(task)
     request = RehearsalRequest(
         task=task,
         responses=responses,
@@ -120,9 +132,16 @@ def rehearse(
         judge_model=judge_model,
     )
     summary = run_rehearsal(request, _stdout(), progress_console=_stderr())
+    report = out / f"rehearse-{task}.json"
+    if summary.judge is not None and summary.judge.every_one:
+        raise UserError(
+            f"the judge graded none of the {summary.judge.asked:,} samples sent to it, so these scores "
+            f"leave out its part; fix the judge (see the warning above) and rehearse again (report: {report})",
+            EXIT_JUDGE_FAILED,
+        )
     if summary.degenerate:
         raise UserError(
-            f"degenerate reward: {summary.degenerate[0]} (report: {out / f'rehearse-{task}.json'})",
+            f"degenerate reward: {summary.degenerate[0]} (report: {report})",
             EXIT_DEGENERATE,
         )
 
@@ -133,11 +152,21 @@ def invoke(
     stack: StackArgument,
     file: Annotated[
         Path | None,
-        typer.Option("--file", help="JSON payload to send (default: one prompt group of bundled samples)."),
+        typer.Option(
+            "--file",
+            help="JSON array of Bedrock samples to send (default: the task's data_prep/samples/<task>/"
+            "batch.json, else one prompt group of its bundled rollouts).",
+        ),
     ] = None,
     region: RegionOption = None,
 ) -> None:
-    """Invoke the stack's deployed reward function with a sample batch and check its answer."""
+    """Invoke the stack's deployed reward function with a sample batch and check its answer.
+
+    Exits 3 when the answer breaks the reward contract (or the function raised). For a judged reward,
+    prints how many samples the judge failed on (judge_error) and why that usually happens, and exits
+    5 when it failed on every sample sent to it (no model access, throttling, or a region without the
+    model).
+    """
     from rft import invoke as invoking
     from rft.aws import client, require_output, stack_outputs
     from rft.project import resolve_stack
@@ -148,25 +177,37 @@ def invoke(
     outputs = stack_outputs(client("cloudformation", region), stack_name)
     function = outputs.get("RewardFunctionName") or require_output(outputs, "RewardFunctionArn", stack_name)
     invocation = invoking.invoke(client("lambda", region), function, payload)
-    problems = invoking.report(_stdout(), function, invocation)
-    if problems:
-        raise UserError("the deployed reward " + "; ".join(problems[:3]), EXIT_DEGENERATE)
+    checked = invoking.report(_stdout(), function, invocation, stack_name=stack_name, region=region)
+    if checked.problems:
+        raise UserError("the deployed reward " + "; ".join(checked.problems[:3]), EXIT_DEGENERATE)
+    if checked.judge is not None and checked.judge.every_one:
+        raise UserError(
+            f"the deployed reward's judge graded none of the {checked.judge.asked:,} samples sent to it, "
+            "so every score left out its part; fix the judge (see the warning above) and invoke again",
+            EXIT_JUDGE_FAILED,
+        )
 
 
 @app.command()
 @_friendly
 def status(
     stack: StackArgument,
-    watch: Annotated[bool, typer.Option("--watch", help="Poll with backoff until the job ends.")] = False,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Poll with backoff until the job ends: a live table in a terminal, else a line per poll.",
+        ),
+    ] = False,
     out: OutOption = Path("reports"),
     region: RegionOption = None,
 ) -> None:
     """Show the stack's RFT job; on Completed, save its reward curve; exit 4 if it Failed."""
-    from rft import jobs
+    from rft import job_control
     from rft.project import resolve_stack
 
     stack_name = resolve_stack(stack)
-    jobs.status(stack_name, _region(region), _stdout(), watch_job=watch, out_dir=out)
+    job_control.status(stack_name, _region(region), _stdout(), watch_job=watch, out_dir=out)
 
 
 @app.command()
@@ -177,13 +218,13 @@ def stop(
     region: RegionOption = None,
 ) -> None:
     """Stop the stack's RFT job if it is still running."""
-    from rft import jobs
+    from rft import job_control
     from rft.project import resolve_stack
 
     def confirm(question: str) -> bool:
         return yes or typer.confirm(question, default=False)
 
-    jobs.stop(resolve_stack(stack), _region(region), _stdout(), confirm=confirm)
+    job_control.stop(resolve_stack(stack), _region(region), _stdout(), confirm=confirm)
 
 
 @app.command("new-task")
@@ -215,7 +256,7 @@ def new_task(
         typer.Option("--judge-model", help="RLAIF judge model id (default: us.amazon.nova-pro-v1:0)."),
     ] = None,
 ) -> None:
-    """Scaffold your own task: converter, data, reward, tests, task spec and cdk.json block.
+    """Scaffold your own task: task spec, converter, data, reward and tests, plus its registry line.
 
     The generated tests pass and the stack synthesizes as written; see docs/own-task.md.
     """
@@ -234,6 +275,26 @@ def new_task(
     console = _stdout()
     for line in scaffolding.summary_lines(plan, verified):
         console.print(line, markup=False, soft_wrap=True)
+
+
+@app.command("config")
+@_friendly
+def config_command(
+    stack: StackArgument,
+    context: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--context", "-c", help="Override a context value as cdk does: -c rft:gsm8k:epochCount=2."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Print the stack's effective configuration and where each value came from (default, cdk.json, -c)."""
+    from rft import config_view
+
+    config = config_view.effective_config(stack, context or ())
+    text = config_view.as_json(config) if as_json else "\n".join(config_view.render(config))
+    _stdout().print(text, markup=False, soft_wrap=True)
 
 
 from rft.evaluate.cli import evaluate as _evaluate  # noqa: E402  (its options live with the command)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 # Exit codes, so scripts and CI can tell a broken setup from a bad reward or a failed job.
 EXIT_ERROR = 1  # a user mistake or an environment problem (missing file, no credentials, ...)
-EXIT_DEGENERATE = 3  # `rft rehearse`: the reward cannot teach anything (or breaks the contract)
+EXIT_DEGENERATE = 3  # `rft rehearse`: the reward cannot teach anything; `rft invoke`: it breaks the contract
 EXIT_JOB_FAILED = 4  # `rft status`: the job ended in Failed
+EXIT_JUDGE_FAILED = 5  # `rft invoke`, `rft rehearse --judge bedrock`: the judge graded none of its samples
 EXIT_INTERRUPTED = 130
 
 

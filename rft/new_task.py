@@ -1,21 +1,24 @@
 """`rft new-task`: scaffold your own task, RLVR or RLAIF, that tests green and synthesizes as written.
 
-A task is a name plus five pieces, all derived from the one `TaskSpec` the way the built-in tasks
-are: a converter (a one-class subclass of `PromptReferenceConverter`), bundled data, a reward
-package (`score` for RLVR, a rubric for RLAIF), tests, and the registrations that make the CDK app
-build its stack (stacks/tasks.py, data_prep/tasks/__init__.py, a `rft:<name>` block in cdk.json).
-No infrastructure code changes. See docs/own-task.md for the walk-through.
+A task is one unit, declared the way the built-in tasks are: its `TaskSpec` (`tasks/<name>.py`),
+which names its converter (a one-class subclass of `PromptReferenceConverter`), its reward package
+(`score` for RLVR, a rubric for RLAIF) and its defaults; bundled data and tests; and one line in the
+task registry (`tasks/registry.py`) that makes the CDK app, data_prep, the CLI and `make demo` see it.
+No infrastructure code changes and nothing is written to cdk.json, which holds only a user's
+overrides. See docs/own-task.md for the walk-through.
 
 Nothing is ever half-written. Every file is rendered in memory and every input checked first;
-then new files are written and the three registrations replaced atomically, and any failure
-restores the originals and removes what was created. A last check runs in a fresh interpreter,
-the way `cdk synth` will see the repository: it loads the spec and its cdk.json block, prepares
-the data with data_prep and imports the handler. If that fails, the scaffold is rolled back too.
+then new files are written and the registry replaced atomically, and any failure restores it and
+removes what was created. A last check runs in a fresh interpreter, the way `cdk synth` will see the
+repository: it loads the spec with cdk.json's overrides, prepares the data with data_prep and
+imports the handler. If that fails, the scaffold is rolled back too.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib.metadata
+import importlib.util
 import json
 import keyword
 import math
@@ -28,20 +31,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from data_prep.tasks.jsonl_task import ROW_FIX, check_row, render_messages
+from data_prep.converters.jsonl_task import ROW_FIX, check_row, render_messages
 from data_prep.validation import estimate_tokens
 from rft.errors import UserError
 from rft.templates import example_data, render_file
 from rft.templates.registrations import (
-    SPEC_MARKER,
-    TASKS_MARKER,
-    add_context_block,
-    context_block,
     import_block,
-    insert_before_marker,
+    parse,
     python_literal,
-    register_converter,
-    spec_source,
+    register_task,
+    registered_modules,
+    spec_module,
 )
 
 KINDS: tuple[str, ...] = ("rlvr", "rlaif")
@@ -49,7 +49,24 @@ KINDS: tuple[str, ...] = ("rlvr", "rlaif")
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{1,39}")
 # Letters and digits only: the job name prefix is the stack name in lower case, and job names allow no run of symbols.
 STACK_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9]{0,63}")
-RESERVED_NAMES = frozenset({"rft", "jsonl_task", "tasks"})
+# The project's own top-level packages (a task's `<name>_reward` would sit next to them in lambda/), and
+# modules a task's files would replace (tasks/spec.py, tasks/registry.py, the shared converter base).
+PROJECT_PACKAGES = frozenset(
+    {
+        "rft",
+        "stacks",
+        "data_prep",
+        "tasks",
+        "tests",
+        "lambda",
+        "local_aws",
+        "benchmarks",
+        "app",
+        "rft_reward",
+        "rft_job",
+    }
+)
+RESERVED_NAMES = PROJECT_PACKAGES | {"jsonl_task", "spec", "registry", "none", "true", "false"}
 
 VALIDATION_SIZE = 100  # Bedrock (Nova 2) wants at least 100 validation records when there are any
 MIN_TRAIN = 100
@@ -117,47 +134,49 @@ def camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part)
 
 
+def importable_elsewhere(module: str) -> bool:
+    """True when `module` is already a top-level module: standard library, installed, or on sys.path."""
+    if module in sys.stdlib_module_names or module in sys.builtin_module_names:
+        return True
+    if module in importlib.metadata.packages_distributions():
+        return True
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return True  # a broken module of that name is still a name taken
+
+
 def check_name(name: str) -> None:
     if not NAME_PATTERN.fullmatch(name):
         raise UserError(
             f"task name {name!r} must be 2-40 characters of lower-case letters, digits and '_', starting "
-            "with a letter (it names a Python package, lambda/<name>_reward, and the cdk.json block rft:<name>)"
+            "with a letter (it names Python modules, lambda/<name>_reward and the cdk.json block rft:<name>)"
         )
-    if name in RESERVED_NAMES or keyword.iskeyword(name) or name.endswith("_reward"):
-        raise UserError(f"task name {name!r} is reserved; choose another name")
+    if name in RESERVED_NAMES or keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        raise UserError(f"task name {name!r} is reserved (a Python or project name); choose another name")
+    if name.endswith("_reward"):
+        raise UserError(f"task name {name!r} must not end in '_reward' (its reward package is <name>_reward)")
 
 
-def _parse(path: Path) -> ast.Module:
-    try:
-        return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except SyntaxError as error:
-        raise UserError(
-            f"{path.name} does not parse ({error.msg}, line {error.lineno}); fix it first"
-        ) from None
+def check_unshadowed(name: str) -> None:
+    """A task's modules must not hide, or be hidden by, a module of the same name."""
+    for module in (name, f"{name}_reward"):
+        if importable_elsewhere(module):
+            raise UserError(
+                f"task name {name!r} would shadow the Python module {module!r} (standard library or "
+                "installed); choose another name"
+            )
 
 
-def _module_names(path: Path) -> set[str]:
-    """Names a module binds at top level (assignments and imports)."""
-    names: set[str] = set()
-    for node in _parse(path).body:
-        if isinstance(node, ast.Assign | ast.AnnAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names.update(t.id for t in targets if isinstance(t, ast.Name))
-        elif isinstance(node, ast.ImportFrom | ast.Import):
-            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ClassDef | ast.FunctionDef):
-            names.add(node.name)
-    return names
-
-
-def declared_tasks(tasks_py: Path) -> dict[str, str]:
-    """name -> stack name of every TaskSpec(...) written in stacks/tasks.py."""
-    declared: dict[str, str] = {}
-    for node in ast.walk(_parse(tasks_py)):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "TaskSpec":
-            fields = {k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)}
-            if isinstance(fields.get("name"), str):
-                declared[fields["name"]] = str(fields.get("stack_name", ""))
+def declared_tasks(root: Path) -> dict[str, tuple[str, Path]]:
+    """name -> (stack name, file) of every TaskSpec(...) written in tasks/*.py."""
+    declared: dict[str, tuple[str, Path]] = {}
+    for path in sorted((root / "tasks").glob("*.py")):
+        for node in ast.walk(parse(path.read_text(encoding="utf-8"), path.relative_to(root))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "TaskSpec":
+                fields = {k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)}
+                if isinstance(fields.get("name"), str):
+                    declared[fields["name"]] = (str(fields.get("stack_name", "")), path.relative_to(root))
     return declared
 
 
@@ -227,9 +246,6 @@ def prompt_token_limit(rows: Sequence[Mapping[str, Any]], system: str, template:
     return max(MIN_PROMPT_TOKENS, math.ceil(longest * 1.25 / 256) * 256)
 
 
-# -- registrations -----------------------------------------------------------------------------------
-
-
 # -- planning ----------------------------------------------------------------------------------------
 
 
@@ -261,24 +277,21 @@ def plan(request: NewTaskRequest, root: Path) -> Plan:
         )
 
     paths = _paths(root, name)
-    shown = {key: path.relative_to(root) for key, path in paths.items()}  # for messages
-    for required in (paths["tasks_py"], paths["register_py"], paths["cdk_json"]):
-        if not required.is_file():
-            raise UserError(
-                f"{required.relative_to(root)} not found in {root}; run rft new-task inside the bedrock-rft repository"
-            )
-    declared = declared_tasks(paths["tasks_py"])
-    if name in declared:
-        raise UserError(f"task {name!r} already exists in stacks/tasks.py; choose another name")
-    if stack_name in declared.values():
+    registry = paths["registry"]
+    shown = registry.relative_to(root)
+    if not registry.is_file():
+        raise UserError(f"{shown} not found in {root}; run rft new-task inside the bedrock-rft repository")
+    registry_text = registry.read_text(encoding="utf-8")
+    declared = declared_tasks(root)
+    if name in declared or name in registered_modules(registry_text, shown):
+        where = declared[name][1] if name in declared else shown
+        raise UserError(f"task {name!r} already exists in {where.as_posix()}; choose another name")
+    check_unshadowed(name)
+    if stack_name in {stack for stack, _ in declared.values()}:
         raise UserError(f"stack {stack_name!r} is already used by another task; pass --stack-name")
-    constant, class_name = name.upper(), camel(name)
-    if constant in _module_names(paths["tasks_py"]):
-        raise UserError(f"{constant} is already a name in stacks/tasks.py; choose another task name")
-    if class_name in _module_names(paths["register_py"]) | {"PromptReferenceConverter", "Converter"}:
-        raise UserError(
-            f"{class_name} is already a name in data_prep/tasks/__init__.py; choose another task name"
-        )
+    class_name = camel(name)
+    if class_name == "PromptReferenceConverter":
+        raise UserError(f"{class_name} is the converter base class's name; choose another task name")
     existing = [p for key, p in paths.items() if key.startswith("new_") and p.exists()]
     if existing:
         listed = ", ".join(p.relative_to(root).as_posix() for p in existing)
@@ -286,7 +299,10 @@ def plan(request: NewTaskRequest, root: Path) -> Plan:
             f"{listed} already exist{'s' if len(existing) == 1 else ''}; choose another task name"
         )
     if f"rft:{name}" in _cdk_context(paths["cdk_json"]):
-        raise UserError(f"cdk.json already has a `rft:{name}` block; choose another task name")
+        raise UserError(
+            f"cdk.json already has a `rft:{name}` block, which would override the new task's defaults; "
+            "remove it or choose another task name"
+        )
 
     system, template = PROMPTS[kind]
     if request.from_jsonl is not None:
@@ -321,7 +337,7 @@ def plan(request: NewTaskRequest, root: Path) -> Plan:
         data["maxTrainRecords"] = MAX_TRAIN
         result.notes.append(
             f"{len(rows):,} rows: training uses the first {MAX_TRAIN:,} after validation is carved out "
-            "(Bedrock's maximum; `maxTrainRecords` in cdk.json)"
+            f"(Bedrock's maximum; `maxTrainRecords` in tasks/{name}.py)"
         )
 
     values = {
@@ -342,6 +358,16 @@ def plan(request: NewTaskRequest, root: Path) -> Plan:
         "third_party_imports": _test_imports(name, kind),
     }
     result.new_files = {
+        paths["new_spec"]: spec_module(
+            name=name,
+            class_name=class_name,
+            stack_name=stack_name,
+            description=description,
+            kind=kind,
+            max_tokens=max_tokens,
+            data=data,
+            judge_model=judge_model,
+        ),
         paths["new_converter"]: render_file("converter.py.tmpl", values),
         paths["new_samples"] / "train.jsonl": example_data.to_jsonl(rows),
         paths["new_samples"] / "rollouts.jsonl": example_data.to_jsonl(rollouts),
@@ -353,20 +379,7 @@ def plan(request: NewTaskRequest, root: Path) -> Plan:
         paths["new_test"]: render_file(f"{kind}/test_reward.py.tmpl", values),
     }
 
-    spec = spec_source(constant, name, stack_name, description, kind, max_tokens, data, judge_model)
-    tasks_text = paths["tasks_py"].read_text(encoding="utf-8")
-    tasks_text = insert_before_marker(tasks_text, SPEC_MARKER, spec, shown["tasks_py"])
-    tasks_text = insert_before_marker(tasks_text, TASKS_MARKER, f"    {constant},\n", shown["tasks_py"])
-    block = context_block(kind, max_tokens, data, judge_model)
-    result.edits = {
-        paths["tasks_py"]: tasks_text,
-        paths["register_py"]: register_converter(
-            paths["register_py"].read_text(encoding="utf-8"), name, class_name, shown["register_py"]
-        ),
-        paths["cdk_json"]: add_context_block(
-            paths["cdk_json"].read_text(encoding="utf-8"), name, block, shown["cdk_json"]
-        ),
-    }
+    result.edits = {registry: register_task(registry_text, name, shown)}
     for path, text in [*result.new_files.items(), *result.edits.items()]:
         if path.suffix == ".py":
             try:
@@ -379,6 +392,8 @@ def plan(request: NewTaskRequest, root: Path) -> Plan:
 
 
 def _cdk_context(cdk_json: Path) -> dict[str, Any]:
+    if not cdk_json.is_file():
+        return {}
     try:
         context = json.loads(cdk_json.read_text(encoding="utf-8")).get("context")
     except (ValueError, AttributeError) as error:
@@ -388,10 +403,10 @@ def _cdk_context(cdk_json: Path) -> dict[str, Any]:
 
 def _paths(root: Path, name: str) -> dict[str, Path]:
     return {
-        "tasks_py": root / "stacks" / "tasks.py",
-        "register_py": root / "data_prep" / "tasks" / "__init__.py",
+        "registry": root / "tasks" / "registry.py",
         "cdk_json": root / "cdk.json",
-        "new_converter": root / "data_prep" / "tasks" / f"{name}.py",
+        "new_spec": root / "tasks" / f"{name}.py",
+        "new_converter": root / "data_prep" / "converters" / f"{name}.py",
         "new_samples": root / "data_prep" / "samples" / name,
         "new_reward": root / "lambda" / f"{name}_reward",
         "new_test": root / "tests" / "tasks" / f"test_{name}_reward.py",
@@ -477,11 +492,13 @@ name = sys.argv[1]
 sys.path.insert(0, "lambda")
 try:
     from stacks.config import load_config
-    from stacks.tasks import task_by_name
+    from tasks import task_by_name
     from data_prep import PrepOptions, prepare
 
     task = task_by_name(name)
-    config = load_config(task, json.loads(Path("cdk.json").read_text())["context"].get)
+    cdk_json = Path("cdk.json")
+    context = json.loads(cdk_json.read_text()).get("context", {}) if cdk_json.is_file() else {}
+    config = load_config(task, context.get)
     with tempfile.TemporaryDirectory() as out:
         options = PrepOptions(max_prompt_tokens=config.max_prompt_tokens, progress=False, **config.data_options)
         result = prepare(name, out, options)
@@ -558,7 +575,8 @@ def summary_lines(scaffold: Plan, verified: Verified) -> list[str]:
     samples = f"data_prep/samples/{name}"
     lines = [f"Created task {name} ({KIND_LABELS[kind]}), stack {stack}:"]
     roles = {
-        f"data_prep/tasks/{name}.py": "converter: the prompt wording",
+        f"tasks/{name}.py": "the TaskSpec: stack, defaults, converter, reward package",
+        f"data_prep/converters/{name}.py": "converter: the prompt wording",
         f"{samples}/train.jsonl": f"{scaffold.rows:,} rows of {{prompt, reference}}",
         f"{samples}/rollouts.jsonl": f"{scaffold.rollouts:,} labeled responses for `rft rehearse`",
         f"{samples}/batch.json": "a reward batch as Bedrock sends it, for `rft invoke`",
@@ -570,14 +588,9 @@ def summary_lines(scaffold: Plan, verified: Verified) -> list[str]:
         role = roles.get(path) or _ROLES.get(Path(path).name, "")
         lines.append(f"  {path:<{width}}{role}".rstrip())
     lines.append("Updated:")
-    updated = {
-        "stacks/tasks.py": f"{name.upper()} = TaskSpec(...) added to TASKS",
-        "data_prep/tasks/__init__.py": f"{camel(name)} converter registered",
-        "cdk.json": f'"rft:{name}" block: hyperParameters (maxPromptLength {scaffold.max_prompt_tokens}), data'
-        + (", judgeModelId" if kind == "rlaif" else ""),
-    }
-    for path, role in updated.items():
-        lines.append(f"  {path:<{width}}{role}")
+    lines.append(
+        f"  {'tasks/registry.py':<{width}}{python_literal(name)} added to MODULES (the task registry)"
+    )
     lines.append(
         f"Checked: data_prep {name} -> {verified.train_records} training + {verified.validation_records} "
         f"validation records; {name}_reward.handler imports."

@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from stacks.tasks import TASKS
+from tasks import TASKS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_ARM_GB_SECOND_USD = 0.0000133334

@@ -1,39 +1,92 @@
-"""Deployment configuration: cdk.json context, merged over a task's defaults and checked at synth.
+"""Deployment configuration: the defaults, what a user overrode in cdk.json or with `-c`, and checks.
 
-Bedrock only rejects a bad hyperparameter when the job is created, after the stack has deployed; a
-typo found here costs seconds instead of a failed deploy. Ranges are botocore's own
-(`RFTHyperParameters` in the `bedrock` service model).
+Each default lives in one place: a task's in its `TaskSpec` (tasks/<name>.py), the app's in
+`APP_DEFAULTS` below, the hyperparameter ranges in `lambda/rft_job/hyperparameter_ranges.py` (shared
+with the job function). cdk.json carries only what a user changes.
 
-Precedence, lowest first: the TaskSpec defaults, the `rft:<task>` block in cdk.json, then single-value
-overrides such as `-c rft:gsm8k:epochCount=2` (which arrive as strings from the command line).
+Precedence, lowest first: the defaults, then CDK context, which holds cdk.json's `context` and the
+command line's `-c key=value` (strings). Within a task, a `rft:<task>` block is overridden by a
+single-value key such as `rft:gsm8k:epochCount`.
+
+Everything is checked at synth, because Bedrock only rejects a bad value when the job is created,
+after the deploy, and a reward Lambda falls back to its default (logging an error on every batch of a
+multi-hour job) rather than fail: a typo found here costs seconds. Every unknown `rft:` key fails too,
+with the known key it was probably meant to be. Errors are `ConfigError`s worded as the fix; a
+`TaskConfigError` concerns one task only, so the app fails that task's stack and keeps the others.
+
+`rft config <task>` prints `RftConfig.provenance`, from the same loader synth uses.
 """
 
 from __future__ import annotations
 
+import difflib
+import importlib.util
+import json
 import math
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
-from stacks.task_spec import TaskSpec
+from tasks.spec import JudgeSpec, TaskSpec
 
-NOVA_2_LITE = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-2-lite-v1:0:256k"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CDK_JSON = REPO_ROOT / "cdk.json"
+RANGES_FILE = REPO_ROOT / "lambda" / "rft_job" / "hyperparameter_ranges.py"
 
-# name -> (type, minimum, maximum); None = no bound published.
-HYPERPARAMETER_RANGES: dict[str, tuple[type, float | None, float | None]] = {
-    "epochCount": (int, 1, 50),
-    "batchSize": (int, 16, 512),
-    "learningRate": (float, 1e-7, 1e-3),
-    "trainingSamplePerPrompt": (int, 2, 16),
-    "evalInterval": (int, 1, 100),
-    "maxPromptLength": (int, 1, None),
-    "inferenceMaxTokens": (int, 1, None),
+
+def _load_ranges() -> Any:
+    """The job function's range table, loaded by path: the CDK app never imports Lambda packages."""
+    name = "_bedrock_rft_hyperparameter_ranges"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, RANGES_FILE)
+    if spec is None or spec.loader is None:  # pragma: no cover - the file ships with the repository
+        raise ImportError(f"cannot load {RANGES_FILE}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is created
+    spec.loader.exec_module(module)
+    return module
+
+
+HYPERPARAMETER_SPECS = _load_ranges().HYPERPARAMETER_SPECS
+HYPERPARAMETERS: tuple[str, ...] = tuple(HYPERPARAMETER_SPECS)
+
+# -- Bedrock facts (docs/configuration.md cites the pages) -----------------------------------------
+NOVA_2_LITE_ID = "amazon.nova-2-lite-v1:0:256k"
+NOVA_2_LITE = f"arn:aws:bedrock:us-east-1::foundation-model/{NOVA_2_LITE_ID}"
+# Base models this product can fine-tune (CreateModelCustomizationJob, REINFORCEMENT_FINE_TUNING),
+# with the regions Bedrock's RFT page lists for each.
+RFT_BASE_MODELS: Mapping[str, tuple[str, ...]] = {NOVA_2_LITE_ID: ("us-east-1",)}
+# Open-weight models Bedrock fine-tunes with RFT through its OpenAI-compatible fine-tuning API
+# (bedrock-mantle), not CreateModelCustomizationJob: this product cannot launch those jobs yet.
+OPEN_WEIGHT_RFT_MODELS: Mapping[str, tuple[str, ...]] = {
+    "openai.gpt-oss-20b": ("us-west-2",),
+    "qwen.qwen3-32b": ("us-west-2",),
 }
-REASONING_EFFORTS = ("low", "medium", "high")
-HYPERPARAMETERS = (*HYPERPARAMETER_RANGES, "reasoningEffort")
+# `us-east-1`, `eu-west-3`, `ap-southeast-2`, `us-gov-west-1`, `cn-north-1`, `il-central-1`, ...
+REGION_PATTERN = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}")
+_MODEL_ARN = re.compile(
+    r"arn:aws(-[a-z]+)*:bedrock:(?P<region>[a-z0-9-]*):(?P<account>\d{12})?:"
+    r"(?P<kind>[a-z-]+)/(?P<id>[A-Za-z0-9._:/-]+)"
+)
+# A foundation-model id (`amazon.nova-pro-v1:0`) or an inference profile id (`us.amazon.nova-pro-v1:0`).
+_MODEL_ID = re.compile(r"([a-z]{2,7}\.)?[a-z0-9-]+\.[A-Za-z0-9._:-]+")
 
-# data_prep options settable from cdk.json (camelCase there, snake_case in data_prep.PrepOptions).
+# -- app-wide settings -----------------------------------------------------------------------------
+APP_DEFAULTS: Mapping[str, Any] = {
+    "rft:region": "us-east-1",
+    "rft:baseModel": NOVA_2_LITE,
+    "rft:launchJob": True,
+    "rft:destroyDataOnDelete": True,
+    "rft:logRetentionDays": 30,
+    "rft:notificationEmail": "",
+}
+
+# -- per-task settings -----------------------------------------------------------------------------
+# data_prep options settable from context (camelCase there, snake_case in data_prep.PrepOptions).
 DATA_OPTIONS: dict[str, tuple[str, type]] = {
     "source": ("source", str),
     "path": ("path", str),
@@ -43,33 +96,113 @@ DATA_OPTIONS: dict[str, tuple[str, type]] = {
     "onOverlong": ("on_overlong", str),
     "charsPerToken": ("chars_per_token", float),
 }
-TASK_SETTINGS = (
-    "judgeModelId",
-    "verdictWeight",
-    "judgeMaxConcurrency",
-    "judgeTimeoutS",
-    "rewardReservedConcurrency",
-)
+# The judge's settings (RLAIF tasks only): context key -> JudgeSpec field.
+JUDGE_SETTINGS: Mapping[str, str] = {
+    "judgeModelId": "model_id",
+    "verdictWeight": "verdict_weight",
+    "judgeMaxConcurrency": "max_concurrency",
+    "judgeTimeoutS": "timeout_s",
+}
+TASK_SETTINGS = (*JUDGE_SETTINGS, "rewardReservedConcurrency")
+BLOCK_KEYS = ("hyperParameters", "data", *TASK_SETTINGS)
+# What the reward Lambda accepts (rft_reward.judge.client, pandalm_reward.scoring); beyond these it
+# would fall back to its default at run time. tests/stacks/test_config_judge.py pins them to it.
+VERDICT_WEIGHT_RANGE = (0.0, 1.0)
+JUDGE_MAX_CONCURRENCY_RANGE = (1, 256)
+JUDGE_TIMEOUT_S_RANGE = (0.1, 900.0)
+
+DEFAULT_SOURCE = "default"
 
 
 class ConfigError(ValueError):
     """A configuration mistake, worded as the fix; the app prints it without a traceback."""
 
 
-@dataclass(frozen=True)
-class RftConfig:
-    """Everything one task's stack needs to know, already validated."""
+class TaskConfigError(ConfigError):
+    """A mistake that concerns one task only: its stack fails, the other stacks still synthesize."""
 
-    task: TaskSpec
+
+@dataclass(frozen=True)
+class Setting:
+    """One effective value and where it came from: `default`, `cdk.json` or `-c`."""
+
+    key: str
+    value: Any
+    source: str
+
+
+@dataclass(frozen=True)
+class Context:
+    """The app's `rft:` context keys, and for each whether it came from cdk.json or `-c`."""
+
+    values: Mapping[str, Any]
+    origins: Mapping[str, str] = field(default_factory=dict)
+
+    def get(self, key: str) -> Any:
+        return self.values.get(key)
+
+    def origin(self, key: str) -> str:
+        return self.origins.get(key, "context")
+
+    @classmethod
+    def from_layers(cls, cdk_json: Mapping[str, Any], overrides: Mapping[str, Any]) -> Context:
+        """cdk.json's context under `-c` overrides, the way the CDK CLI merges them."""
+        values = {k: v for k, v in {**cdk_json, **overrides}.items() if k.startswith("rft:")}
+        origins = {k: "-c" if k in overrides else "cdk.json" for k in values}
+        return cls(values, origins)
+
+    @classmethod
+    def from_node(cls, node: Any, cdk_json: Path = CDK_JSON) -> Context:
+        """The `rft:` keys of an app's context (`node.get_all_context()`; the CLI adds its own keys).
+
+        The CLI merges cdk.json and `-c` before the app starts, so a value equal to cdk.json's is
+        taken to come from there; that labels the provenance only, never a value.
+        """
+        values = {k: v for k, v in node.get_all_context().items() if k.startswith("rft:")}
+        file_context = cdk_json_context(cdk_json)
+        origins = {k: "cdk.json" if file_context.get(k, _MISSING) == v else "-c" for k, v in values.items()}
+        return cls(values, origins)
+
+
+_MISSING = object()
+
+
+def cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
+    """cdk.json's `context` object; empty when the file is absent or unreadable."""
+    try:
+        context = json.loads(path.read_text(encoding="utf-8")).get("context", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return context if isinstance(context, dict) else {}
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """The settings every stack shares, already validated."""
+
     region: str
     base_model: str
     launch_job: bool
     destroy_data_on_delete: bool
     log_retention_days: int
     notification_email: str
+    provenance: tuple[Setting, ...]
+
+
+@dataclass(frozen=True)
+class RftConfig(AppConfig):
+    """Everything one task's stack needs to know, already validated: the app's settings and the task's.
+
+    `provenance` lists the app's settings, then the task's.
+    """
+
+    task: TaskSpec
     hyperparameters: dict[str, Any]
     data_options: dict[str, Any]
+    # Judge and concurrency values a user overrode, validated (keys as in cdk.json).
     settings: dict[str, Any]
+    # The task's judge with every override applied (None for RLVR tasks).
+    judge: JudgeSpec | None = None
 
     @property
     def max_prompt_tokens(self) -> int:
@@ -77,114 +210,395 @@ class RftConfig:
 
     @property
     def judge_model_id(self) -> str | None:
-        judge = self.task.judge
-        return self.settings.get("judgeModelId") or (judge.model_id if judge else None)
+        return self.judge.model_id if self.judge else None
 
     @property
     def reward_reserved_concurrency(self) -> int | None:
         """Unset: the task's default. `0` or `none`: unreserved (accounts with a low concurrency limit
         cannot reserve any, because Lambda keeps 100 unreserved)."""
-        raw = self.settings.get("rewardReservedConcurrency")
-        if raw is None:
+        if "rewardReservedConcurrency" not in self.settings:
             return self.task.reward_reserved_concurrency
-        if str(raw).lower() == "none":
-            return None
-        return _as_int(raw, "rewardReservedConcurrency") or None
+        return self.settings["rewardReservedConcurrency"] or None
 
 
-def load_config(task: TaskSpec, get_context: Callable[[str], Any]) -> RftConfig:
-    """Read and validate the configuration for `task` from CDK context (`node.try_get_context`)."""
-    block = get_context(f"rft:{task.name}") or {}
-    if not isinstance(block, Mapping):
-        raise ConfigError(f"`rft:{task.name}` in cdk.json must be an object, got {type(block).__name__}.")
-    unknown = set(block) - {"hyperParameters", "data", *TASK_SETTINGS}
-    if unknown:
-        raise ConfigError(
-            f"Unknown key(s) {sorted(unknown)} in `rft:{task.name}`; "
-            f"expected hyperParameters, data, {', '.join(TASK_SETTINGS)}."
-        )
+ContextLike = Context | Mapping[str, Any] | Callable[[str], Any]
 
-    hyperparameters = {**task.hyperparameters, **(block.get("hyperParameters") or {})}
-    data = {**task.data, **(block.get("data") or {})}
-    settings = {k: block[k] for k in TASK_SETTINGS if k in block}
-    for key in (*HYPERPARAMETERS, *DATA_OPTIONS, *TASK_SETTINGS):
-        override = get_context(f"rft:{task.name}:{key}")
-        if override is None:
-            continue
-        if key in HYPERPARAMETERS:
-            hyperparameters[key] = override
-        elif key in DATA_OPTIONS:
-            data[key] = override
-        else:
-            settings[key] = override
 
-    return RftConfig(
-        task=task,
-        region=str(get_context("rft:region") or "us-east-1"),
-        base_model=str(get_context("rft:baseModel") or NOVA_2_LITE),
-        launch_job=_as_bool(get_context("rft:launchJob"), "rft:launchJob", default=True),
-        destroy_data_on_delete=_as_bool(
-            get_context("rft:destroyDataOnDelete"), "rft:destroyDataOnDelete", default=True
-        ),
-        log_retention_days=_as_int(get_context("rft:logRetentionDays") or 30, "rft:logRetentionDays"),
-        notification_email=_email(get_context("rft:notificationEmail")),
-        hyperparameters=validate_hyperparameters(hyperparameters, task.name),
-        data_options=_data_options(data, task.name),
-        settings=settings,
+# -- loading ---------------------------------------------------------------------------------------
+def load_app_config(context: ContextLike, tasks: Iterable[TaskSpec] | None = None) -> AppConfig:
+    """The app-wide settings; also rejects unknown top-level keys and unknown task names.
+
+    `tasks` defaults to `tasks.TASKS`, so a task a user registered is known here too.
+    """
+    ctx = _context(context, tasks)
+    check_app_keys(ctx, _tasks(tasks))
+    provenance = tuple(_setting(ctx, key, APP_DEFAULTS[key]) for key in APP_DEFAULTS)
+    value = {s.key: s.value for s in provenance}
+    region = _region(value["rft:region"])
+    base_model = _base_model(value["rft:baseModel"], region)
+    return AppConfig(
+        region=region,
+        base_model=base_model,
+        launch_job=_as_bool(value["rft:launchJob"], "rft:launchJob"),
+        destroy_data_on_delete=_as_bool(value["rft:destroyDataOnDelete"], "rft:destroyDataOnDelete"),
+        log_retention_days=_as_int(value["rft:logRetentionDays"], "rft:logRetentionDays"),
+        notification_email=_email(value["rft:notificationEmail"]),
+        provenance=provenance,
     )
 
 
+def load_config(task: TaskSpec, context: ContextLike, app: AppConfig | None = None) -> RftConfig:
+    """The validated configuration of `task`: its TaskSpec defaults under the context's overrides.
+
+    `context` is a `Context` (synth: `Context.from_node(app.node)`), a mapping of context keys, or a
+    `get(key)` callable such as `node.try_get_context`. Raises `TaskConfigError` for a mistake in
+    this task's keys, `ConfigError` for an app-wide one (when `app` is not given).
+    """
+    ctx = _context(context, [task])
+    app = app if app is not None else load_app_config(ctx, _tasks_with(task))
+    prefix = f"rft:{task.name}"
+    block = ctx.get(prefix)
+    if block is None:
+        block = {}
+    if not isinstance(block, Mapping):
+        raise TaskConfigError(
+            f'`{prefix}` must be an object such as {{"hyperParameters": {{...}}}}, got '
+            f"{type(block).__name__}; fix it in cdk.json (or use `-c {prefix}:<name>=<value>`)."
+        )
+    check_task_keys(task, ctx)
+
+    # (value, source) per flattened key, lowest precedence first.
+    layers: dict[str, Setting] = {}
+
+    def put(name: str, value: Any, source: str) -> None:
+        layers[name] = Setting(f"{prefix}:{name}", value, source)
+
+    for name, value in task.hyperparameters.items():
+        put(name, value, DEFAULT_SOURCE)
+    for name, value in task.data.items():
+        put(name, value, DEFAULT_SOURCE)
+    if task.judge is not None:
+        for key, attribute in JUDGE_SETTINGS.items():
+            put(key, getattr(task.judge, attribute), DEFAULT_SOURCE)
+    put("rewardReservedConcurrency", task.reward_reserved_concurrency, DEFAULT_SOURCE)
+    block_source = ctx.origin(prefix)
+    for section in ("hyperParameters", "data"):
+        for name, value in (block.get(section) or {}).items():
+            put(name, value, block_source)
+    for name in TASK_SETTINGS:
+        if name in block:
+            put(name, block[name], block_source)
+    for name in (*HYPERPARAMETERS, *DATA_OPTIONS, *TASK_SETTINGS):
+        key = f"{prefix}:{name}"
+        if ctx.get(key) is not None:
+            put(name, ctx.get(key), ctx.origin(key))
+
+    value = {name: s.value for name, s in layers.items()}
+    hyperparameters = validate_hyperparameters(
+        {k: value[k] for k in value if k in HYPERPARAMETER_SPECS}, task.name
+    )
+    data_options = _data_options({k: value[k] for k in value if k in DATA_OPTIONS}, task.name)
+    settings: dict[str, Any] = {}
+    judge = _judge(task, value, settings, layers)
+    reserved = layers["rewardReservedConcurrency"]
+    if reserved.source != DEFAULT_SOURCE:
+        settings["rewardReservedConcurrency"] = _reserved_concurrency(reserved.value, task.name)
+
+    shared = {f.name: getattr(app, f.name) for f in fields(AppConfig)}
+    return RftConfig(
+        **{**shared, "provenance": (*app.provenance, *layers.values())},
+        task=task,
+        hyperparameters=hyperparameters,
+        data_options=data_options,
+        settings=settings,
+        judge=judge,
+    )
+
+
+# -- unknown keys ----------------------------------------------------------------------------------
+def check_app_keys(context: Context, tasks: Iterable[TaskSpec]) -> None:
+    """Every `rft:` key must be an app setting, a known task's block, or `rft:<task>:<name>`."""
+    names = [t.name for t in tasks]
+    task_blocks = [f"rft:{n}" for n in names]
+    for key in sorted(context.values):
+        if key in APP_DEFAULTS or key in task_blocks:
+            continue
+        rest = key.removeprefix("rft:")
+        task_name, sep, name = rest.partition(":")
+        if sep and task_name in names:
+            continue  # a task's own key: checked with that task
+        where = _where(context, key)
+        if sep:
+            guess = did_you_mean(task_name, names)
+            hint = f"did you mean `rft:{guess}:{name}`?" if guess else f"the tasks are {', '.join(names)}."
+            raise ConfigError(f"Unknown task {task_name!r} in `{key}` {where}; {hint}")
+        guess = did_you_mean(key, [*APP_DEFAULTS, *task_blocks])
+        if guess:
+            raise ConfigError(f"Unknown key `{key}` {where}; did you mean `{guess}`?")
+        raise ConfigError(
+            f"Unknown key `{key}` {where}: not an app setting ({', '.join(APP_DEFAULTS)}) and not a task "
+            f"({', '.join(names)}); register a task in tasks/registry.py (`rft new-task`)."
+        )
+
+
+def check_task_keys(task: TaskSpec, context: Context) -> None:
+    """Keys inside `rft:<task>` (and its hyperParameters/data) and `rft:<task>:<name>` must exist."""
+    prefix = f"rft:{task.name}"
+    judge_keys = set(JUDGE_SETTINGS)
+    settings = [
+        k for k in TASK_SETTINGS if task.judge is not None or task.kind == "rlaif" or k not in judge_keys
+    ]
+    block = context.get(prefix) or {}
+    where = _where(context, prefix)
+    _check_names(task, block, [*BLOCK_KEYS], f"`{prefix}` {where}", settings_allowed=settings)
+    for section, known in (("hyperParameters", HYPERPARAMETERS), ("data", tuple(DATA_OPTIONS))):
+        sub = block.get(section)
+        if sub is None:
+            continue
+        if not isinstance(sub, Mapping):
+            raise TaskConfigError(
+                f"`{prefix}` → {section} {where} must be an object, got {type(sub).__name__}."
+            )
+        _check_names(task, sub, list(known), f"`{prefix}` → {section} {where}")
+    flat = [*HYPERPARAMETERS, *DATA_OPTIONS, *settings]
+    for key in sorted(context.values):
+        if not key.startswith(prefix + ":"):
+            continue
+        name = key[len(prefix) + 1 :]
+        if name in flat:
+            continue
+        if name in judge_keys:
+            raise TaskConfigError(_no_judge(task, key))
+        guess = did_you_mean(name, flat)
+        hint = f"did you mean `{prefix}:{guess}`?" if guess else f"known names: {', '.join(flat)}."
+        raise TaskConfigError(f"Unknown setting `{key}` {_where(context, key)}; {hint}")
+
+
+def _check_names(
+    task: TaskSpec,
+    values: Mapping[str, Any],
+    known: list[str],
+    where: str,
+    *,
+    settings_allowed: list[str] | None = None,
+) -> None:
+    allowed = (
+        known
+        if settings_allowed is None
+        else [k for k in known if k not in TASK_SETTINGS or k in settings_allowed]
+    )
+    for name in values:
+        if name in allowed:
+            continue
+        if name in JUDGE_SETTINGS:
+            raise TaskConfigError(_no_judge(task, f"{where} → {name}"))
+        guess = did_you_mean(str(name), allowed)
+        hint = f"did you mean {guess!r}?" if guess else f"known keys: {', '.join(allowed)}."
+        raise TaskConfigError(f"Unknown key {name!r} in {where}; {hint}")
+
+
+def _no_judge(task: TaskSpec, key: str) -> str:
+    return f"{key}: task {task.name} is {task.kind.upper()} and has no judge; remove the setting."
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str | None:
+    """The known key `name` most likely meant: same letters in another case first, then difflib's."""
+    candidates = list(known)
+    by_lower = {k.lower(): k for k in candidates}
+    if name.lower() in by_lower:
+        return by_lower[name.lower()]
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[close[0]] if close else None
+
+
+def _where(context: Context, key: str) -> str:
+    origin = context.origin(key)
+    return {"cdk.json": "(in cdk.json)", "-c": "(from -c)"}.get(origin, "(in cdk.json or -c)")
+
+
+# -- values ----------------------------------------------------------------------------------------
 def validate_hyperparameters(values: Mapping[str, Any], task_name: str) -> dict[str, Any]:
-    """Coerce and range-check RFT hyperparameters, naming the cdk.json key to fix."""
+    """Coerce and range-check RFT hyperparameters, naming the key to fix."""
     where = f"`rft:{task_name}` → hyperParameters in cdk.json (or `-c rft:{task_name}:<name>=<value>`)"
     unknown = sorted(set(values) - set(HYPERPARAMETERS))
     if unknown:
-        raise ConfigError(
+        raise TaskConfigError(
             f"Unknown hyperparameter(s) {unknown}; Bedrock RFT accepts {list(HYPERPARAMETERS)}."
         )
     missing = [k for k in ("maxPromptLength", "inferenceMaxTokens") if k not in values]
     if missing:
-        raise ConfigError(f"Hyperparameter(s) {missing} must be set in {where}.")
+        raise TaskConfigError(f"Hyperparameter(s) {missing} must be set in {where}.")
 
     checked: dict[str, Any] = {}
     for name, raw in values.items():
-        if name == "reasoningEffort":
-            effort = str(raw).lower()
-            if effort not in REASONING_EFFORTS:
-                raise ConfigError(
-                    f"reasoningEffort {raw!r} must be one of {REASONING_EFFORTS}; set it in {where}."
-                )
-            checked[name] = effort
+        spec = HYPERPARAMETER_SPECS[name]
+        if spec.kind is str:
+            choice = str(raw).lower()
+            if choice not in spec.choices:
+                raise TaskConfigError(f"{name} {raw!r} must be one of {spec.choices}; set it in {where}.")
+            checked[name] = choice
             continue
-        kind, low, high = HYPERPARAMETER_RANGES[name]
-        value = _as_int(raw, name) if kind is int else _as_float(raw, name)
-        if low is not None and value < low:
-            raise ConfigError(
-                f"{name} {raw} is below Bedrock's minimum of {_fmt(low)}; set {name} in {where}."
+        try:
+            value = _as_int(raw, name) if spec.kind is int else _as_float(raw, name)
+        except ConfigError as error:
+            raise TaskConfigError(f"{error} Set it in {where}.") from None
+        if spec.minimum is not None and value < spec.minimum:
+            raise TaskConfigError(
+                f"{name} {raw} is below Bedrock's minimum of {spec.minimum:g}; set {name} in {where}."
             )
-        if high is not None and value > high:
-            raise ConfigError(
-                f"{name} {raw} is above Bedrock's maximum of {_fmt(high)}; set {name} in {where}."
+        if spec.maximum is not None and value > spec.maximum:
+            raise TaskConfigError(
+                f"{name} {raw} is above Bedrock's maximum of {spec.maximum:g}; set {name} in {where}."
             )
         checked[name] = value
     return checked
 
 
-def _data_options(values: Mapping[str, Any], task_name: str) -> dict[str, Any]:
-    unknown = sorted(set(values) - set(DATA_OPTIONS))
-    if unknown:
-        raise ConfigError(
-            f"Unknown data option(s) {unknown} in `rft:{task_name}` → data; expected {list(DATA_OPTIONS)}."
+def _judge(
+    task: TaskSpec, value: Mapping[str, Any], settings: dict[str, Any], layers: Mapping[str, Setting]
+) -> JudgeSpec | None:
+    """The task's JudgeSpec with overrides applied; overridden values also go to `settings`."""
+    if task.kind != "rlaif" and task.judge is None:
+        return None
+
+    def fix(key: str, rule: str) -> TaskConfigError:
+        return TaskConfigError(
+            f"rft:{task.name}:{key} is {value.get(key)!r}, but it must be {rule}; set `rft:{task.name}` → "
+            f"{key} in cdk.json or `-c rft:{task.name}:{key}=<value>`."
         )
+
+    model = str(value.get("judgeModelId") or "").strip()
+    if not model:
+        raise fix(
+            "judgeModelId", "a Bedrock model id, inference profile id or ARN (e.g. us.amazon.nova-pro-v1:0)"
+        )
+    if not (_MODEL_ID.fullmatch(model) or _MODEL_ARN.fullmatch(model)):
+        raise fix(
+            "judgeModelId",
+            "a Bedrock model id (amazon.nova-pro-v1:0), inference profile id (us.amazon.nova-pro-v1:0) or ARN",
+        )
+    low, high = VERDICT_WEIGHT_RANGE
+    weight = _number_in(value.get("verdictWeight"), low, high)
+    if weight is None:
+        raise fix(
+            "verdictWeight", f"a number from {low:g} to {high:g} (the share of the score from the verdict)"
+        )
+    low_c, high_c = JUDGE_MAX_CONCURRENCY_RANGE
+    concurrency = _number_in(value.get("judgeMaxConcurrency"), low_c, high_c, integer=True)
+    if concurrency is None:
+        raise fix(
+            "judgeMaxConcurrency",
+            f"a whole number from {low_c} to {high_c} (judge calls in flight per batch)",
+        )
+    low_t, high_t = JUDGE_TIMEOUT_S_RANGE
+    timeout = _number_in(value.get("judgeTimeoutS"), low_t, high_t)
+    if timeout is None:
+        raise fix("judgeTimeoutS", f"a number of seconds from {low_t:g} to {high_t:g}")
+    checked = {
+        "judgeModelId": model,
+        "verdictWeight": weight,
+        "judgeMaxConcurrency": int(concurrency),
+        "judgeTimeoutS": int(timeout) if float(timeout).is_integer() else timeout,
+    }
+    for key, checked_value in checked.items():
+        if layers[key].source != DEFAULT_SOURCE:
+            settings[key] = checked_value
+    base = task.judge or JudgeSpec(model_id=model)
+    return replace(base, **{JUDGE_SETTINGS[k]: v for k, v in checked.items()})
+
+
+def _number_in(raw: Any, low: float, high: float, *, integer: bool = False) -> float | None:
+    """`raw` as a number within [low, high] (whole when `integer`), or None."""
+    if isinstance(raw, bool) or raw is None:
+        return None
+    try:
+        number = float(str(raw).strip())
+    except ValueError:
+        return None
+    if not math.isfinite(number) or not low <= number <= high or (integer and not number.is_integer()):
+        return None
+    return number
+
+
+def _reserved_concurrency(raw: Any, task_name: str) -> int:
+    if raw is None or str(raw).strip().lower() == "none":
+        return 0
+    number = _number_in(raw, 0, math.inf, integer=True)
+    if number is None:
+        raise TaskConfigError(
+            f"rft:{task_name}:rewardReservedConcurrency is {raw!r}, but it must be a whole number >= 0 "
+            "(0 or none: unreserved); set it in cdk.json or with -c."
+        )
+    return int(number)
+
+
+def _data_options(values: Mapping[str, Any], task_name: str) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for key, raw in values.items():
         name, kind = DATA_OPTIONS[key]
         if raw is None:
             continue
-        options[name] = (
-            _as_int(raw, key) if kind is int else _as_float(raw, key) if kind is float else str(raw)
-        )
+        try:
+            options[name] = (
+                _as_int(raw, key) if kind is int else _as_float(raw, key) if kind is float else str(raw)
+            )
+        except ConfigError as error:
+            raise TaskConfigError(
+                f"{error} Set `rft:{task_name}` → data → {key} (or -c rft:{task_name}:{key})."
+            ) from None
     return options
+
+
+def _region(raw: Any) -> str:
+    region = str(raw or "").strip()
+    if not REGION_PATTERN.fullmatch(region):
+        raise ConfigError(
+            f"rft:region {raw!r} is not an AWS region name (like us-east-1); Bedrock RFT on "
+            f"{NOVA_2_LITE_ID} runs in {', '.join(RFT_BASE_MODELS[NOVA_2_LITE_ID])}."
+        )
+    return region
+
+
+def _base_model(raw: Any, region: str) -> str:
+    """The base model as given, once it is one this product can fine-tune in `region`."""
+    model = str(raw or "").strip()
+    arn = _MODEL_ARN.fullmatch(model)
+    if model.startswith("arn:") and not arn:
+        raise ConfigError(
+            f"rft:baseModel {model!r} is not a Bedrock model ARN; use {NOVA_2_LITE} or the model id {NOVA_2_LITE_ID}."
+        )
+    if arn and arn.group("kind") != "foundation-model":
+        raise ConfigError(
+            f"rft:baseModel {model!r} is a {arn.group('kind')} ARN; bedrock-rft fine-tunes a foundation model: "
+            f"use {NOVA_2_LITE} or the model id {NOVA_2_LITE_ID}."
+        )
+    model_id = arn.group("id") if arn else model
+    if model_id in OPEN_WEIGHT_RFT_MODELS:
+        raise ConfigError(
+            f"rft:baseModel {model_id}: Bedrock fine-tunes this open-weight model with RFT only through its "
+            "OpenAI-compatible fine-tuning API, which bedrock-rft does not support yet; use "
+            f"{NOVA_2_LITE_ID} (in us-east-1)."
+        )
+    regions = RFT_BASE_MODELS.get(model_id)
+    if regions is None:
+        supported = ", ".join(f"{m} ({', '.join(r)})" for m, r in RFT_BASE_MODELS.items())
+        raise ConfigError(
+            f"rft:baseModel {model_id!r} is not a base model Bedrock RFT (CreateModelCustomizationJob) "
+            f"supports; supported: {supported}. If Bedrock has added one, add it to RFT_BASE_MODELS in "
+            "stacks/config.py."
+        )
+    if region not in regions:
+        raise ConfigError(
+            f"Bedrock RFT runs {model_id} in {', '.join(regions)} only, but rft:region is {region}; "
+            f"set rft:region to {regions[0]}."
+        )
+    if arn and arn.group("region") and arn.group("region") != region:
+        raise ConfigError(
+            f"rft:baseModel names region {arn.group('region')} but rft:region is {region}; the job and its "
+            f"IAM grant must name one region: use arn:aws:bedrock:{region}::foundation-model/{model_id} "
+            f"or the model id {model_id} alone."
+        )
+    return model
 
 
 def _email(raw: Any) -> str:
@@ -196,9 +610,7 @@ def _email(raw: Any) -> str:
     return email
 
 
-def _as_bool(raw: Any, key: str, *, default: bool) -> bool:
-    if raw is None:
-        return default
+def _as_bool(raw: Any, key: str) -> bool:
     if isinstance(raw, bool):
         return raw
     text = str(raw).strip().lower()
@@ -209,25 +621,59 @@ def _as_bool(raw: Any, key: str, *, default: bool) -> bool:
     raise ConfigError(f"{key} must be true or false, got {raw!r}.")
 
 
-def _as_int(raw: Any, key: str) -> int:
+def _number(raw: Any, key: str, what: str) -> float:
+    """`raw` as a finite float; a bool (JSON `true`) is not a number, whatever Python says."""
+    if isinstance(raw, bool):
+        raise ConfigError(f"{key} must be {what}, got {raw!r}.")
     try:
         value = float(raw)
     except (TypeError, ValueError):
-        raise ConfigError(f"{key} must be a whole number, got {raw!r}.") from None
+        raise ConfigError(f"{key} must be {what}, got {raw!r}.") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"{key} must be a finite number, got {raw!r}.")
+    return value
+
+
+def _as_int(raw: Any, key: str) -> int:
+    value = _number(raw, key, "a whole number")
     if not value.is_integer():
         raise ConfigError(f"{key} must be a whole number, got {raw!r}.")
     return int(value)
 
 
 def _as_float(raw: Any, key: str) -> float:
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{key} must be a number, got {raw!r}.") from None
-    if not math.isfinite(value):
-        raise ConfigError(f"{key} must be a finite number, got {raw!r}.")
-    return value
+    return _number(raw, key, "a number")
 
 
-def _fmt(x: float) -> str:
-    return f"{x:g}"
+# -- helpers ---------------------------------------------------------------------------------------
+def _setting(context: Context, key: str, default: Any) -> Setting:
+    raw = context.get(key)
+    if raw is None:
+        return Setting(key, default, DEFAULT_SOURCE)
+    return Setting(key, raw, context.origin(key))
+
+
+def _tasks(tasks: Iterable[TaskSpec] | None) -> list[TaskSpec]:
+    if tasks is not None:
+        return list(tasks)
+    from tasks import TASKS
+
+    return list(TASKS)
+
+
+def _tasks_with(task: TaskSpec) -> list[TaskSpec]:
+    known = _tasks(None)
+    return known if any(t.name == task.name for t in known) else [*known, task]
+
+
+def _context(context: ContextLike, tasks: Iterable[TaskSpec] | None) -> Context:
+    """A `Context` from any of the forms callers have (a `get` callable is probed key by key)."""
+    if isinstance(context, Context):
+        return context
+    if isinstance(context, Mapping):
+        return Context({k: v for k, v in context.items() if str(k).startswith("rft:")})
+    keys = list(APP_DEFAULTS)
+    for task in _tasks(tasks):
+        keys.append(f"rft:{task.name}")
+        keys.extend(f"rft:{task.name}:{name}" for name in (*HYPERPARAMETERS, *DATA_OPTIONS, *TASK_SETTINGS))
+    return Context({k: v for k in keys if (v := context(k)) is not None})

@@ -5,16 +5,32 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from aws_cdk import CfnOutput, Environment, Stack
+from aws_cdk import Annotations, CfnElement, CfnOutput, CfnWaitConditionHandle, Duration, Environment, Stack
 from constructs import Construct
 
-from data_prep import PrepOptions, PrepResult, prepare
-from stacks.config import RftConfig, load_config
-from stacks.rft_pipeline import RftPipeline
-from stacks.task_spec import TaskSpec
+from data_prep import DataPrepError, PrepOptions, PrepResult, prepare
+from stacks.bedrock_model import BedrockModel
+from stacks.bedrock_rft_job import BedrockRftJob
+from stacks.config import (
+    AppConfig,
+    ConfigError,
+    Context,
+    RftConfig,
+    TaskConfigError,
+    load_app_config,
+    load_config,
+)
+from stacks.functions import RETENTION_DAYS, retention
+from stacks.job_notifications import JobNotifications
+from stacks.logical_ids import flat_logical_id
+from stacks.reward_function import RewardFunction, RewardFunctionProps, RewardJudge
+from stacks.rft_pipeline import RftPipeline, RftPipelineProps
+from tasks.spec import TaskSpec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "build" / "data"
+# The reward library every task's handler imports (lambda/rft_reward).
+SHARED_REWARD_PACKAGE = "rft_reward"
 
 
 def prepare_task_data(config: RftConfig, out_dir: Path | None = None) -> PrepResult:
@@ -33,13 +49,7 @@ class RftStack(Stack):
             description=f"bedrock-rft: reinforcement fine-tuning for {task.name} ({task.description})",
             env=Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=config.region),
         )
-        self.pipeline = RftPipeline(
-            self,
-            "Pipeline",
-            config=config,
-            training_data=data.train_path,
-            validation_data=data.validation_path,
-        )
+        self.pipeline = RftPipeline(self, "Pipeline", props=pipeline_props(config, data))
         p = self.pipeline
         CfnOutput(self, "BucketName", value=p.bucket.bucket_name, description="Job output bucket")
         CfnOutput(self, "OutputDataUri", value=p.output_uri, description="Where the job writes its output")
@@ -54,13 +64,109 @@ class RftStack(Stack):
             description="Job state changes (subscribe, or set rft:notificationEmail in cdk.json)",
         )
         if p.job is not None:
-            CfnOutput(self, "JobName", value=p.job.ref, description="Bedrock model customization job name")
-            CfnOutput(self, "JobArn", value=p.job.get_att_string("JobArn"))
-            CfnOutput(self, "CustomModelName", value=p.job.get_att_string("CustomModelName"))
+            CfnOutput(
+                self, "JobName", value=p.job.job_name, description="Bedrock model customization job name"
+            )
+            CfnOutput(self, "JobArn", value=p.job.job_arn)
+            CfnOutput(self, "CustomModelName", value=p.job.custom_model_name)
         else:
             CfnOutput(self, "JobName", value="not-launched", description="rft:launchJob is false")
 
+    def _allocate_logical_id(self, cfn_element: CfnElement) -> str:
+        """The ids these stacks had before RftPipeline was split into child constructs: deployed
+        stacks update in place instead of replacing the job (which would stop it) and what it uses."""
+        scopes = cfn_element.node.scopes
+        below = scopes[scopes.index(self) + 1 :]
+        if not any(isinstance(s, _CHILD_CONSTRUCTS) for s in below):
+            return super()._allocate_logical_id(cfn_element)
+        return flat_logical_id([s.node.id for s in below if not isinstance(s, _CHILD_CONSTRUCTS)])
 
-def build_task_stack(scope: Construct, task: TaskSpec) -> RftStack:
-    config = load_config(task, scope.node.try_get_context)
-    return RftStack(scope, task, config=config, data=prepare_task_data(config))
+
+# Construct levels that did not exist when the first stacks were deployed.
+_CHILD_CONSTRUCTS = (RewardFunction, BedrockRftJob, JobNotifications)
+
+
+def pipeline_props(config: RftConfig, data: PrepResult) -> RftPipelineProps:
+    """The construct's props from this app's validated configuration."""
+    task = config.task
+    try:
+        log_retention = retention(config.log_retention_days)
+    except KeyError:
+        raise ConfigError(
+            f"rft:logRetentionDays {config.log_retention_days} is not supported; "
+            f"pick one of {list(RETENTION_DAYS)}."
+        ) from None
+    return RftPipelineProps(
+        name=task.name,
+        training_data=data.train_path,
+        validation_data=data.validation_path,
+        reward=RewardFunctionProps(
+            handler=task.reward_handler,
+            packages=(task.reward_package, SHARED_REWARD_PACKAGE),
+            service_name=f"{task.name}-reward",
+            description=f"Bedrock RFT reward (grader) for {task.name}: {task.description}",
+            timeout=Duration.seconds(task.reward_timeout_s),
+            memory_size=task.reward_memory_mb,
+            reserved_concurrency=config.reward_reserved_concurrency,
+            environment=dict(task.reward_environment),
+            judge=reward_judge(config),
+            log_retention=log_retention,
+        ),
+        hyperparameters=config.hyperparameters,
+        base_model=BedrockModel(config.base_model, region=config.region),
+        launch_job=config.launch_job,
+        destroy_data_on_delete=config.destroy_data_on_delete,
+        log_retention=log_retention,
+        notification_email=config.notification_email or None,
+    )
+
+
+def reward_judge(config: RftConfig) -> RewardJudge | None:
+    """An RLAIF task's judge: the task's defaults with the deployment's overrides (`config.judge`)."""
+    task, judge = config.task, config.judge
+    if task.kind != "rlaif":
+        return None
+    if judge is None:
+        raise ConfigError(
+            f"Task {task.name} is RLAIF but has no judge model; set `rft:{task.name}` → judgeModelId."
+        )
+    return RewardJudge(
+        model=BedrockModel(judge.model_id, region=config.region),
+        verdict_weight=judge.verdict_weight,
+        max_concurrency=judge.max_concurrency,
+        timeout_s=judge.timeout_s,
+    )
+
+
+def build_task_stack(
+    scope: Construct,
+    task: TaskSpec,
+    *,
+    app_config: AppConfig | None = None,
+    context: Context | None = None,
+) -> Stack:
+    """The task's stack; a mistake in this task's own config or data fails only this stack.
+
+    Such a stack is built without its pipeline and carries an error annotation, which the CDK CLI
+    reports (and refuses to deploy) only when this stack is selected: `cdk synth`, `deploy` or
+    `destroy` of another task's stack proceeds. App-wide mistakes raise `ConfigError`.
+    """
+    context = context if context is not None else Context.from_node(scope.node)
+    app_config = app_config if app_config is not None else load_app_config(context)
+    try:
+        config = load_config(task, context, app_config)
+        data = prepare_task_data(config)
+    except (TaskConfigError, DataPrepError) as error:
+        stack = Stack(
+            scope,
+            task.stack_name,
+            description=f"bedrock-rft: {task.name} (not built: its configuration or data has an error)",
+            env=Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=app_config.region),
+        )
+        # The CLI prints an error's trace with it: a jsii frame, no use to the user.
+        stack.node.set_context("aws:cdk:disable-stack-trace", True)
+        # CloudFormation rejects a template without resources; this no-op one keeps it valid.
+        CfnWaitConditionHandle(stack, "NotBuilt")
+        Annotations.of(stack).add_error(f"{task.stack_name} ({task.name}): {error}")
+        return stack
+    return RftStack(scope, task, config=config, data=data)

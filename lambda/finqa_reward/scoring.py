@@ -1,6 +1,6 @@
 """FinQA reward (RLVR): 1.0 when the response's marked answer matches the gold, else 0.0.
 
-Implements the FinQA section of shared/docs/reward-contract.md:
+Implements the FinQA section of docs/reward-contract.md:
 
 * the answer is the value after `ANSWER:` (or in `\\boxed{}`), read by `finqa_reward.answers`;
   no marker, an unreadable one, or marked answers that disagree score 0;
@@ -21,18 +21,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from rft_reward.answers import ANSWER_PROBLEMS
 from rft_reward.numbers import NumberReading, numbers_equal
-from rft_reward.references import finite_number, reference_field
-from rft_reward.samples import MISSING_REFERENCE, Sample, SampleError, content_text
-from rft_reward.scores import Score
+from rft_reward.references import grade_answer, reference_field
+from rft_reward.reward_input import Sample, SampleError, content_text
+from rft_reward.reward_output import Score
+from rft_reward.values import finite_number
 
 from finqa_reward.answers import Reading, final_answer, read_answer
 
-BAD_REFERENCE = "bad_reference"
 #: Keys a reference object may carry its gold under: the contract's, then a raw FinQA `qa` dict's.
 REFERENCE_KEYS = ("answer", "exe_ans")
-#: The label the FinQA prompt puts before the question (data_prep/tasks/finqa.py writes it).
+#: The label the FinQA prompt puts before the question (data_prep/converters/finqa.py writes it).
 QUESTION_LABEL = "Question:"
 MAX_QUESTION_CHARS = 2000
 
@@ -129,15 +128,8 @@ def question_text(reference: Any, sample: Sample | None) -> str | None:
 def score(response_text: str, reference: Any, sample: Sample | None = None) -> Score:
     """1.0 if the marked answer matches the gold under the contract's FinQA rules, else 0.0."""
     _, answer = final_answer(response_text)
-    metrics = {name: float(answer.problem == name) for name in ANSWER_PROBLEMS}
-    format_ok = answer.problem is None
-    gold_value = reference_field(reference, REFERENCE_KEYS)
-    if gold_value is None:
-        return Score(0.0, format_ok, {**metrics, MISSING_REFERENCE: 1.0}, note="missing reference")
-    gold = _read_gold(gold_value)
-    if gold is None:
-        return Score(0.0, format_ok, {**metrics, BAD_REFERENCE: 1.0}, note="reference has no usable gold")
-    if answer.value is None:
-        return Score(0.0, format_ok, metrics, note=answer.problem)
-    correct = answer_matches(answer.value, gold, question_text(reference, sample))
-    return Score(1.0 if correct else 0.0, True, metrics)
+
+    def matches(predicted: Reading, gold: Reading) -> bool:
+        return answer_matches(predicted, gold, question_text(reference, sample))
+
+    return grade_answer(answer, reference, REFERENCE_KEYS, _read_gold, matches)

@@ -6,7 +6,7 @@ first: `#### 48` (also `####48`), `\\boxed{48}`, then a final-answer phrase (`Th
 commit to one value: anchors of that kind that disagree, or one that cannot be read next to one
 that can, score 0, and so does a strongest kind that cannot be read at all, with no fallback to
 a weaker kind. There is never a "last number in the text" fallback. See
-shared/docs/reward-contract.md ("GSM8K") for the rules this implements.
+docs/reward-contract.md ("GSM8K") for the rules this implements.
 """
 
 from __future__ import annotations
@@ -15,24 +15,17 @@ import re
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from rft_reward.answers import (
-    ANSWER_PROBLEMS,
-    NO_ANSWER,
-    agree,
-    answer_tail,
-    boxed_contents,
-    line_value,
-)
+from rft_reward.answers import NO_ANSWER, agree, answer_tail, boxed_contents, line_value
 from rft_reward.numbers import numbers_equal, to_number
-from rft_reward.references import finite_number, reference_field
-from rft_reward.samples import MISSING_REFERENCE, Sample
-from rft_reward.scores import Score
+from rft_reward.references import grade_answer, reference_field
+from rft_reward.reward_input import Sample
+from rft_reward.reward_output import Score
+from rft_reward.values import finite_number
 
 HASH = "hash"
 BOXED = "boxed"
 PHRASE = "phrase"
 
-BAD_REFERENCE = "bad_reference"
 # Keys a reference object may carry its gold under: the contract's, then the raw GSM8K row's.
 REFERENCE_KEYS = ("final_answer", "answer")
 
@@ -46,13 +39,9 @@ _PHRASE = re.compile(
     ){_E}[ \t]*""",
     re.IGNORECASE | re.VERBOSE,
 )
-
-
-# Every response reports all three problem flags (0 or 1), so their means are rates per step.
-_PROBLEM_METRICS = {
-    problem: {name: float(problem == name) for name in ANSWER_PROBLEMS}
-    for problem in (None, *ANSWER_PROBLEMS)
-}
+# The common case, `#### 48` ending the response: a plain number, short enough that the general
+# reading below (a 200-character value window, sentence ends, phrases) sees exactly these digits.
+_LONE_HASH_NUMBER = re.compile(r"[ \t]*(-?[0-9]{1,60}(?:\.[0-9]{1,60})?)")
 
 
 class FinalAnswer(NamedTuple):
@@ -99,9 +88,29 @@ def _phrase_values(tail: str) -> list[str]:
     ]
 
 
+def _lone_hash_number(tail: str) -> float | None:
+    """The value when the tail has exactly one `####` (not part of a longer run of `#`) and a
+    plain number after it ends the response; None sends the response to the general reading.
+
+    Exactly what `final_answer`'s general path reads for such a tail, in a fraction of the time:
+    it is most of a training job's responses.
+    """
+    start = tail.rfind(_HASH_MARK)
+    if start < 0 or tail.find(_HASH_MARK) != start:  # none, several, or inside a `#####` run
+        return None
+    m = _LONE_HASH_NUMBER.fullmatch(tail, start + len(_HASH_MARK))
+    return float(m.group(1)) if m is not None else None
+
+
 def final_answer(response_text: str) -> FinalAnswer:
     """The single final answer a response commits to, under the contract's anchor rules."""
     tail = answer_tail(response_text)
+    lone = _lone_hash_number(tail)
+    return FinalAnswer(HASH, lone, None) if lone is not None else general_final_answer(tail)
+
+
+def general_final_answer(tail: str) -> FinalAnswer:
+    """`final_answer` for any answer tail, every anchor kind and hedge considered."""
     kind, texts = HASH, _hash_values(tail)
     if not texts:
         kind, texts = BOXED, boxed_contents(tail)
@@ -120,26 +129,18 @@ def _gold_from_text(text: str) -> float | None:
     return to_number(text.strip())
 
 
-def gold_number(reference: Any) -> float | None:
-    """The gold number from `{"final_answer": ...}`, a bare number or numeric string, or a full
-    GSM8K solution ending in `#### 48`; None when none of those is present."""
-    gold = reference_field(reference, REFERENCE_KEYS)
+def _read_gold(gold: Any) -> float | None:
     if isinstance(gold, str):
         return _gold_from_text(gold)
     return finite_number(gold)  # None for a nested object, a boolean, NaN or nothing at all
 
 
+def gold_number(reference: Any) -> float | None:
+    """The gold number from `{"final_answer": ...}`, a bare number or numeric string, or a full
+    GSM8K solution ending in `#### 48`; None when none of those is present."""
+    return _read_gold(reference_field(reference, REFERENCE_KEYS))
+
+
 def score(response_text: str, reference: Any, sample: Sample | None = None) -> Score:
     """1.0 if the anchored final answer equals the gold number (1e-6 relative + 1e-9 absolute)."""
-    answer = final_answer(response_text)
-    metrics = dict(_PROBLEM_METRICS[answer.problem])
-    format_ok = answer.problem is None
-    if reference_field(reference, REFERENCE_KEYS) is None:
-        return Score(0.0, format_ok, {**metrics, MISSING_REFERENCE: 1.0}, note="missing reference")
-    gold = gold_number(reference)
-    if gold is None:
-        return Score(0.0, format_ok, {**metrics, BAD_REFERENCE: 1.0}, note="reference has no gold number")
-    if answer.value is None:
-        return Score(0.0, format_ok, metrics, note=answer.problem)
-    correct = numbers_equal(answer.value, gold)
-    return Score(1.0 if correct else 0.0, True, metrics)
+    return grade_answer(final_answer(response_text), reference, REFERENCE_KEYS, _read_gold, numbers_equal)

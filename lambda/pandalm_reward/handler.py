@@ -7,28 +7,11 @@ environment is read once per batch: `JUDGE_MODEL_ID`, `JUDGE_MAX_CONCURRENCY` (1
 `JUDGE_DEADLINE_MARGIN_S` (2).
 """
 
-from __future__ import annotations
-
-from functools import partial
-from typing import Any
-
-from rft_reward import Sample, Score, make_batch_handler
-from rft_reward.judge import judge_batch
+from rft_reward.judge import make_judge_handler
 
 from pandalm_reward.scoring import combine, prepare, verdict_weight
 
-
-def score_batch(samples: list[Sample], context: Any) -> list[Score]:
-    weight, problems = verdict_weight()
-    for problem in problems:
-        lambda_handler.logger.error("Reward configuration problem", extra={"problem": problem})
-    return judge_batch(
-        samples,
-        context,
-        prepare=partial(prepare, weight=weight),
-        combine=partial(combine, weight=weight),
-        handler=lambda_handler,
-    )
-
-
-lambda_handler = make_batch_handler(score_batch, task="pandalm")
+# VERDICT_WEIGHT is read once per batch; prepare and combine receive it as their last argument.
+lambda_handler = make_judge_handler(
+    task="pandalm", prepare=prepare, combine=combine, task_setting=verdict_weight
+)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rft_reward.judge import UNTRUSTED_DATA_RULE, JudgeRequest, fence
-from rft_reward.samples import Sample
+from rft_reward.reward_input import Sample
 
 from pandalm_reward.verdict import VERDICT_NAMES
 

@@ -1,6 +1,6 @@
 """PandaLM reward (RLAIF): the policy is trained to judge which of two responses is better.
 
-The score has two parts (shared/docs/reward-contract.md, "PandaLM"):
+The score has two parts (docs/reward-contract.md, "PandaLM"):
 
 * **verdict**, checked in code: 1 when the answer's `JUDGMENT:` equals the human label
   (majority of the annotators; 0 means a tie), else 0;
@@ -23,9 +23,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rft_reward.judge import JudgeOutcome, Prepared, env_number
-from rft_reward.samples import Sample
-from rft_reward.scores import Score
+from rft_reward.environment import env_number
+from rft_reward.judge import JudgeOutcome, Prepared
+from rft_reward.references import BAD_REFERENCE
+from rft_reward.reward_input import Sample
+from rft_reward.reward_output import Score
+from rft_reward.values import finite_number
 
 from pandalm_reward.judge_prompt import judge_request
 from pandalm_reward.verdict import JUDGMENT_PROBLEMS, TIE, read_answer, read_value
@@ -35,7 +38,6 @@ DEFAULT_VERDICT_WEIGHT = 0.5
 
 VERDICT = "verdict"
 MISSING_REASONING = "missing_reasoning"
-BAD_REFERENCE = "bad_reference"
 LABELS = (1, 2, TIE)
 
 
@@ -53,14 +55,11 @@ def reference_label(reference: Any) -> int | None:
     Also accepted: "1", "2", "0", "Tie", "Response 1" (the PandaLM files' string forms).
     """
     value = reference.get("label") if isinstance(reference, Mapping) else reference
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return int(value) if value in LABELS else None
     if isinstance(value, str):
         text = value.strip()
         return TIE if text == "0" else read_value(text) if text else None
-    return None
+    number = finite_number(value)  # None for a boolean, NaN, an object or nothing at all
+    return int(number) if number in LABELS else None
 
 
 @dataclass(frozen=True)

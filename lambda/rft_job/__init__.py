@@ -5,5 +5,5 @@ CloudFormation has no resource type for model customization jobs, and a job runs
 custom resource may take at most one, so the resource only *launches* the job and returns; its
 physical id is the job name. `handler.on_event` is the entry point for
 `aws_cdk.custom_resources.Provider(on_event_handler=...)`. Parsing, naming and request building are
-pure modules so other tasks (FinQA, PandaLM) and the CDK app can reuse them without AWS.
+pure modules, testable without AWS; the CDK app loads `naming.py` by path for the job-name prefix.
 """

@@ -1,42 +1,20 @@
 """RFT hyperparameters: turn loosely typed input into the exact types and ranges Bedrock accepts.
 
 CloudFormation delivers every property as a string, and people write `"32"`, `32` or `32.0` for
-the same batch size, so values are converted here rather than trusted. The ranges are botocore's
-(`RFTHyperParameters` in the `bedrock` service model); a test pins them to the installed botocore so
-they cannot drift silently. Checking them before calling AWS turns a late, vague
-`ValidationException` into a message that names the key and the allowed range.
+the same batch size, so values are converted here rather than trusted. The ranges are the one table
+in `rft_job.hyperparameter_ranges`, which synth checks against too; a test pins it to botocore.
+Checking them before calling AWS turns a late, vague `ValidationException` into a message that
+names the key and the allowed range.
 """
 
 import difflib
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from rft_job.hyperparameter_ranges import HYPERPARAMETER_SPECS, HyperParameterSpec
+
 HyperParameterValue = int | float | str
-
-
-@dataclass(frozen=True)
-class HyperParameterSpec:
-    """What one hyperparameter accepts: its Python type and its inclusive range or choices."""
-
-    kind: type[int] | type[float] | type[str]
-    minimum: float | None = None
-    maximum: float | None = None
-    choices: tuple[str, ...] = ()
-
-
-# Token counts have no range in botocore; 1 is the least value that can mean anything.
-HYPERPARAMETER_SPECS: Mapping[str, HyperParameterSpec] = {
-    "epochCount": HyperParameterSpec(int, 1, 50),
-    "batchSize": HyperParameterSpec(int, 16, 512),
-    "learningRate": HyperParameterSpec(float, 1e-7, 1e-3),
-    "maxPromptLength": HyperParameterSpec(int, 1),
-    "trainingSamplePerPrompt": HyperParameterSpec(int, 2, 16),
-    "inferenceMaxTokens": HyperParameterSpec(int, 1),
-    "reasoningEffort": HyperParameterSpec(str, choices=("low", "medium", "high")),
-    "evalInterval": HyperParameterSpec(int, 1, 100),
-}
 
 
 class HyperParameterError(ValueError):

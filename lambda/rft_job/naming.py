@@ -5,6 +5,10 @@ idempotency token. Here both names and the token are a pure function of (StackId
 LogicalResourceId, RequestId): a retry of the *same* request (Lambda or Provider retries) yields the
 same name and token, so Bedrock returns the job it already started instead of starting a second
 one, while every new Create/Update request gets fresh names.
+
+`job_name_prefix` is the one place a prefix is cleaned: the CDK app loads this file by path (it only
+uses the standard library) to put the same prefix in the job's properties and in the notification
+rule that matches the names built here.
 """
 
 import hashlib
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 NAME_MAX = 63
 HASH_LENGTH = 12
 FALLBACK_PREFIX = "rft"
+PREFIX_MAX = NAME_MAX - HASH_LENGTH - 1
 
 # Bedrock's patterns (botocore `bedrock` model). Names built here use letters, digits and single
 # hyphens only, which satisfies both.
@@ -39,15 +44,17 @@ def job_names(prefix: str, stack_id: str, logical_resource_id: str, request_id: 
     """Names for the job launched by one CloudFormation request; deterministic for retries."""
     identity = f"{stack_id}|{logical_resource_id}|{request_id}".encode()
     digest = hashlib.sha256(identity).hexdigest()
-    stem = sanitize_prefix(prefix)[: NAME_MAX - HASH_LENGTH - 1].rstrip("-")
-    name = f"{stem or FALLBACK_PREFIX}-{digest[:HASH_LENGTH]}"
+    name = f"{job_name_prefix(prefix)}-{digest[:HASH_LENGTH]}"
     # The full digest: unique per request, and within the token's 256-character alphabet.
     return JobNames(job_name=name, custom_model_name=name, client_request_token=digest)
 
 
-def sanitize_prefix(prefix: str) -> str:
-    """Keep letters and digits; collapse every other run of characters into one hyphen."""
-    return re.sub(r"[^a-zA-Z0-9]+", "-", prefix).strip("-")
+def job_name_prefix(name: str) -> str:
+    """`name` as the stem of job and custom-model names: lower case, letters and digits, every other
+    run of characters one hyphen, short enough to leave room for the hash; idempotent, so the prefix
+    the CDK app renders comes back unchanged from `job_names`."""
+    stem = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return stem[:PREFIX_MAX].rstrip("-") or FALLBACK_PREFIX
 
 
 def looks_like_our_job_name(physical_id: str) -> bool:

@@ -8,8 +8,8 @@ the contract's guarantees, Powertools logs and EMF metrics (`make_handler`,
 """
 
 from rft_reward.handler import RewardHandler, make_batch_handler, make_handler
-from rft_reward.samples import Sample, SampleError, parse_sample
-from rft_reward.scores import Score
+from rft_reward.reward_input import Sample, SampleError, parse_sample
+from rft_reward.reward_output import Score
 
 __all__ = [
     "RewardHandler",

@@ -1,6 +1,7 @@
 """Finding anchored final answers in model responses, in time linear in the response.
 
-Shared by the RLVR rewards (GSM8K now, FinQA later). Two rules shape everything here:
+Shared by the RLVR rewards (GSM8K, FinQA) and PandaLM's verdict reader. Two rules shape everything
+here:
 
 * Only the answer the prompt asked for counts. There is no "last number in the text" fallback:
   that fallback is an exploit, because the policy learns to end every response with a number.
@@ -13,7 +14,8 @@ Shared by the RLVR rewards (GSM8K now, FinQA later). Two rules shape everything 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Generic, NamedTuple, TypeVar
 
 DEFAULT_TAIL_CHARS = 2000
@@ -27,6 +29,12 @@ NO_ANSWER = "no_answer"
 UNPARSABLE_ANSWER = "unparsable_answer"
 CONFLICTING_ANSWERS = "conflicting_answers"
 ANSWER_PROBLEMS = (NO_ANSWER, UNPARSABLE_ANSWER, CONFLICTING_ANSWERS)
+#: The per-sample flags for each outcome (None: an answer was read). Every response reports all
+#: three (0 or 1), so their means are rates per training step. Read-only: they are shared.
+PROBLEM_FLAGS: Mapping[str | None, Mapping[str, float]] = {
+    problem: MappingProxyType({name: float(problem == name) for name in ANSWER_PROBLEMS})
+    for problem in (None, *ANSWER_PROBLEMS)
+}
 
 T = TypeVar("T")
 

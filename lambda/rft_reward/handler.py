@@ -15,36 +15,42 @@ Every guarantee of the contract lives in `RewardHandler`, for both kinds of scor
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from rft_reward.judge_client import DEFAULT_DEADLINE_MARGIN_S, deadline_from_context
-from rft_reward.samples import SAMPLE_ERROR_REASONS, Sample, SampleError, parse_sample
-from rft_reward.scores import (
+from rft_reward.environment import DEFAULT_DEADLINE_MARGIN_S, deadline_from_context
+from rft_reward.reward_input import SAMPLE_ERROR_REASONS, Sample, SampleError, parse_sample
+from rft_reward.reward_output import (
     INTERNAL_ERROR,
     INVALID_SCORE,
     SCORER_ERROR,
     SCORER_TIMEOUT,
     Score,
-    check_score,
+    checked_result,
     failed,
     to_result,
 )
-from rft_reward.telemetry import describe_exception, loggable_id, make_logger, make_metrics
+from rft_reward.telemetry import add_batch_metrics, describe_exception, loggable_id, make_logger, make_metrics
 from rft_reward.time_budget import (
     MAX_SCORE_TIMEOUT_S,
+    Failure,
     Finished,
     Outcome,
     TimedOut,
-    run_with_budget,
+    run_values_with_budget,
     score_timeout_from_env,
 )
 
 ScoreFn = Callable[[str, Any, Sample], "Score | float"]
 BatchScoreFn = Callable[[list[Sample], Any], "Sequence[Score | float]"]
 
+_SAMPLE_ERRORS = frozenset(SAMPLE_ERROR_REASONS)
+_value = attrgetter("value")
 _LAMBDA_CONTEXT_FIELDS = ("function_name", "memory_limit_in_mb", "invoked_function_arn", "aws_request_id")
 
 
@@ -113,29 +119,43 @@ class RewardHandler:
             return []
         ids: list[Any] = []
         slots: list[Sample | Score] = []
+        require_reference = self.require_reference
         for item in event:
             sample_id = item.get("id") if isinstance(item, dict) else None
             ids.append(sample_id)
             try:
-                slots.append(parse_sample(item, require_reference=self.require_reference))
+                slots.append(parse_sample(item, require_reference=require_reference))
             except SampleError as err:
                 self.logger.warning(
                     "Bad sample scores 0",
                     extra={"sample_id": loggable_id(sample_id), "reason": err.reason, "detail": err.detail},
                 )
                 slots.append(failed(err.reason))
-        samples = [slot for slot in slots if isinstance(slot, Sample)]
-        raw_scores = iter(self._score_samples(samples, context))
+        # In most batches every sample parses: then the slots are the samples, with no filtering pass.
+        every_parsed = Score not in map(type, slots)
+        samples = slots if every_parsed else [slot for slot in slots if type(slot) is Sample]
+        raws = self._score_samples(samples, context)  # type: ignore[arg-type]
         scores: list[Score] = []
-        for sample_id, slot in zip(ids, slots, strict=True):
-            score = slot if isinstance(slot, Score) else self._checked(next(raw_scores), sample_id)
+        results: list[dict[str, Any]] = []
+        raw_scores = iter(raws)
+        for sample_id, slot in zip(ids, slots, strict=True):  # one pass: it runs for every sample
+            if type(slot) is Score:
+                score, result = slot, to_result(sample_id, slot)
+            else:
+                raw = next(raw_scores)
+                score, result = checked_result(sample_id, raw)
+                if score is not raw and INVALID_SCORE in score.metrics:
+                    self._log_invalid(sample_id, score)
             scores.append(score)
-            if score.note is not None:
-                self.logger.debug(
-                    "Sample scored", extra={"sample_id": loggable_id(sample_id), "note": score.note}
-                )
+            results.append(result)
+        if self.logger.isEnabledFor(logging.DEBUG):  # checked once: the per-sample call costs even when off
+            for sample_id, score in zip(ids, scores, strict=True):
+                if score.note is not None:
+                    self.logger.debug(
+                        "Sample scored", extra={"sample_id": loggable_id(sample_id), "note": score.note}
+                    )
         self._record_batch(scores)
-        return [to_result(sample_id, score) for sample_id, score in zip(ids, scores, strict=True)]
+        return results
 
     def _score_samples(self, samples: list[Sample], context: Any) -> list[Any]:
         if not samples:
@@ -165,20 +185,22 @@ class RewardHandler:
 
         budget = self._score_timeout()
         if budget is None:  # no budget: inline, on this thread
-            outcomes: list[Outcome] = []
+            values: list[Any] = []
             for sample in samples:
                 try:
-                    outcomes.append(Finished(score_one(sample)))
+                    values.append(score_one(sample))
                 except Exception as exc:
-                    outcomes.append(Finished(error=exc))
+                    values.append(Failure(Finished(error=exc)))
         else:
             deadline = deadline_from_context(context, DEFAULT_DEADLINE_MARGIN_S)
-            outcomes = run_with_budget(
+            values = run_values_with_budget(
                 score_one, samples, budget_s=budget, deadline=deadline, name=f"{self.task}-scorer"
             )
+        if Failure not in map(type, values):  # the common batch: nothing raised or timed out
+            return values
         return [
-            self._from_outcome(sample, outcome, budget)
-            for sample, outcome in zip(samples, outcomes, strict=True)
+            self._from_outcome(sample, value.outcome, budget) if type(value) is Failure else value
+            for sample, value in zip(samples, values, strict=True)
         ]
 
     def _score_timeout(self) -> float | None:
@@ -208,37 +230,44 @@ class RewardHandler:
         )
         return failed(SCORER_ERROR, f"scorer raised {type(exc).__name__}")
 
-    def _checked(self, raw: Any, sample_id: Any) -> Score:
-        score = check_score(raw)
-        if INVALID_SCORE in score.metrics:
-            self.logger.error(
-                "Scorer returned an invalid score; sample scores 0",
-                extra={"sample_id": loggable_id(sample_id), "note": score.note},
-            )
-        return score
+    def _log_invalid(self, sample_id: Any, score: Score) -> None:
+        self.logger.error(
+            "Scorer returned an invalid score; sample scores 0",
+            extra={"sample_id": loggable_id(sample_id), "note": score.note},
+        )
 
     # -- observability ------------------------------------------------------------------------
 
     def _record_batch(self, scores: list[Score]) -> None:
         """One EMF blob per batch (flushed by log_metrics) and one summary log line."""
+        format_failures = bad_samples = scorer_errors = invalid_scores = timeouts = 0
+        # Most scores of a batch are the same few constant objects: count each distinct one once.
+        distinct = dict(zip(map(id, scores), scores, strict=True))
+        for key, times in Counter(map(id, scores)).items():
+            score = distinct[key]
+            format_failures += times * (not score.format_ok)
+            metrics = score.metrics
+            bad_samples += times * (not _SAMPLE_ERRORS.isdisjoint(metrics))
+            scorer_errors += times * (SCORER_ERROR in metrics)
+            invalid_scores += times * (INVALID_SCORE in metrics)
+            timeouts += times * (SCORER_TIMEOUT in metrics)
         counts = {
             "BatchSize": len(scores),
-            "FormatFailures": sum(1 for s in scores if not s.format_ok),
-            "BadSamples": sum(1 for s in scores if _is_bad_sample(s)),
-            "ScorerErrors": sum(1 for s in scores if SCORER_ERROR in s.metrics),
-            "InvalidScores": sum(1 for s in scores if INVALID_SCORE in s.metrics),
+            "FormatFailures": format_failures,
+            "BadSamples": bad_samples,
+            "ScorerErrors": scorer_errors,
+            "InvalidScores": invalid_scores,
         }
         # Only in batches that had one, like the judge's JudgeSubstituted: alarm on presence.
-        timeouts = sum(1 for s in scores if SCORER_TIMEOUT in s.metrics)
         if timeouts:
             counts["ScorerTimeouts"] = timeouts
-        for name, value in counts.items():
-            self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        values = {name: (value, MetricUnit.Count) for name, value in counts.items()}
         summary: dict[str, Any] = dict(counts)
         if scores:
-            mean = sum(s.value for s in scores) / len(scores)
-            self.metrics.add_metric(name="MeanReward", unit=MetricUnit.NoUnit, value=mean)
+            mean = sum(map(_value, scores)) / len(scores)  # in input order, as a plain loop adds
+            values["MeanReward"] = (mean, MetricUnit.NoUnit)
             summary["MeanReward"] = round(mean, 6)
+        add_batch_metrics(self.metrics, values)
         self.logger.info("Scored reward batch", extra=summary)
 
     def _all_failed(self, event: Any) -> list[dict[str, Any]]:
@@ -248,10 +277,6 @@ class RewardHandler:
         self.metrics.add_metric(name="InternalErrors", unit=MetricUnit.Count, value=1)
         score = failed(INTERNAL_ERROR)
         return [to_result(item.get("id") if isinstance(item, dict) else None, score) for item in event]
-
-
-def _is_bad_sample(score: Score) -> bool:
-    return any(reason in score.metrics for reason in SAMPLE_ERROR_REASONS)
 
 
 def make_handler(

@@ -2,8 +2,8 @@
 
 Rewards compare numbers, never strings, so that `7.50` equals `7.5` and `$1,000.` equals `1000`.
 Everything here is a small pure function so each task can compose the reading it needs:
-GSM8K uses the defaults; FinQA will turn on `accounting_negatives` (`(94)` is -94) and
-`ignore_scale_words` (`5 million` reads as 5) and use `NumberReading.is_percent` for its
+GSM8K uses the defaults; FinQA turns on `accounting_negatives` (`(94)` is -94) and
+`ignore_scale_words` (`5 million` reads as 5) and uses `NumberReading.is_percent` for its
 percentage readings, with its own tolerance passed to `numbers_equal`.
 
 A text that is not exactly one number (plus optional unit words) reads as None: word answers

@@ -1,7 +1,8 @@
 """The changes to moto 5.2.5 that let the real CDK CLI deploy to it. Pinned: they reach into internals.
 
-Each closes a measured gap (see /work/shared/docs/local-aws.md); the modules say which:
-`lambda_patches`, `cloudformation_patches`, `bedrock_patches`. The emulator calls `apply()` when it
+Each closes a gap found by deploying this project's stacks to stock moto with the pinned CDK CLI
+(local_aws/README.md lists them); the modules say which: `lambda_patches`,
+`cloudformation_patches`, `change_set_patches`, `bedrock_patches`. The emulator calls `apply()` when it
 starts and `restore()` when it stops; `install(runtime)` connects Lambda invocations to it.
 """
 

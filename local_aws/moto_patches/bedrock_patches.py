@@ -3,6 +3,9 @@
 moto drops `customizationConfig` (so neither the grader nor the hyperparameters of a job can be
 checked), prefixes an ARN base model with another ARN, and only finds jobs by name. Real Bedrock
 also rejects an RFT job whose grader Lambda or training data does not exist; so does this.
+
+No model runs offline, so bedrock-runtime's Converse (an LLM judge's call) is answered at once with
+an error that says so, instead of moto's NotImplementedError traceback in the log.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from urllib.parse import unquote
 from moto.awslambda.models import lambda_backends
 from moto.bedrock import models as bedrock_models
 from moto.bedrock.responses import BedrockResponse
+from moto.bedrockruntime.responses import BedrockRuntimeResponse
 from moto.core.exceptions import JsonRESTError
 from moto.s3.models import s3_backends
 
@@ -66,7 +70,28 @@ def _check_rft_request(params: dict[str, Any], account_id: str, region: str) -> 
         raise RftValidationError(f"The training data {uri} does not exist or is not readable")
 
 
+class ConverseNotServed(JsonRESTError):
+    """501: not one of the status codes AWS SDKs retry, so a judge fails fast and says why."""
+
+    code = 501
+
+    def __init__(self, action: str) -> None:
+        super().__init__(
+            "NotImplementedException",
+            f"the local_aws emulator does not serve bedrock-runtime {action}: no model runs offline",
+        )
+
+
+def _not_served(action: str) -> Any:
+    def answer(self: BedrockRuntimeResponse) -> str:
+        raise ConverseNotServed(action)
+
+    return answer
+
+
 def patch() -> None:
+    replace(BedrockRuntimeResponse, "converse", _not_served("Converse"))
+    replace(BedrockRuntimeResponse, "converse_stream", _not_served("ConverseStream"))
     original_create = BedrockResponse.create_model_customization_job
 
     def create_model_customization_job(self: BedrockResponse) -> str:

@@ -1,9 +1,8 @@
 """CloudFormation in moto: stacks run by `cfn_engine`, real custom resources, and the CLI's gaps.
 
 Besides handing stack operations to the engine: resource types moto does not model become inert
-placeholders (instead of vanishing from `Ref`), change sets behave like CloudFormation's for the CDK
-CLI (a missing one is ChangeSetNotFound, deleting one is idempotent, executing one goes through the
-engine), "use previous value" of an SSM-typed parameter keeps its path, a stack that fails to delete
+placeholders (instead of vanishing from `Ref`), change sets belong to their stack (`change_set_patches`;
+executing one goes through the engine), "use previous value" of an SSM-typed parameter keeps its path, a stack that fails to delete
 stays visible as DELETE_FAILED, and CloudTrail's LookupEvents (which the CLI calls after a failed
 deploy) answers at once instead of failing into retries.
 """
@@ -16,13 +15,13 @@ from typing import Any
 
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing
-from moto.cloudformation.exceptions import CloudFormationError, ValidationError
 from moto.cloudformation.models import CloudFormationBackend, Stack
 from moto.cloudtrail.responses import CloudTrailResponse
 from moto.core.common_models import CloudFormationModel
 
 from local_aws import cfn_engine
 from local_aws.custom_resources import LocalCustomResource
+from local_aws.moto_patches import change_set_patches
 from local_aws.moto_patches.registry import replace
 
 log = logging.getLogger("local_aws.moto")
@@ -81,66 +80,6 @@ def resource_class_from_type(resource_type: str) -> type[CloudFormationModel]:
     return model if model is not None and model is not PlaceholderResource else PlaceholderResource
 
 
-def _find_change_set(backend: CloudFormationBackend, name: str, stack_name: str | None = None) -> Any:
-    if name in backend.change_sets:
-        return backend.change_sets[name]
-    for change_set in backend.change_sets.values():
-        if change_set.change_set_name == name and stack_name in (
-            None,
-            change_set.stack_name,
-            change_set.stack_id,
-        ):
-            return change_set
-    return None
-
-
-class ChangeSetNotFound(CloudFormationError):
-    """What CloudFormation answers for a change set that does not exist (moto says ValidationError,
-    which the CDK CLI's wait-until-deleted loop treats as fatal)."""
-
-    code = "ChangeSetNotFound"
-
-
-def _describe_change_set(self: CloudFormationBackend, change_set_name: str) -> Any:
-    change_set = _find_change_set(self, change_set_name)
-    if change_set is None:
-        raise ChangeSetNotFound(f"ChangeSet [{change_set_name}] does not exist")
-    return change_set
-
-
-def _delete_change_set(self: CloudFormationBackend, change_set_name: str) -> None:
-    change_set = _find_change_set(self, change_set_name)
-    if change_set is not None:
-        del self.change_sets[change_set.change_set_id]
-
-
-def _execute_change_set(
-    self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
-) -> None:
-    change_set = _find_change_set(self, change_set_name, stack_name)
-    if change_set is None:
-        raise ValidationError(stack_name, message=f"ChangeSet [{change_set_name}] does not exist")
-    stack = self.stacks[change_set.stack_id]
-    if change_set.change_set_type == "CREATE":
-        stack.template = change_set.template
-        stack._parse_template()
-        stack.parameters = change_set.parameters
-        stack.resource_map = stack._create_resource_map()
-        stack.output_map = stack._create_output_map()
-        stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
-        stack.create_resources()
-        succeeded = stack.status == "CREATE_COMPLETE"
-    else:
-        stack.update(
-            change_set.template, change_set.role_arn, parameters=change_set.parameters, tags=change_set.tags
-        )
-        succeeded = stack.status == "UPDATE_COMPLETE"
-    change_set.execution_status = "EXECUTE_COMPLETE" if succeeded else "EXECUTE_FAILED"
-    if succeeded:
-        for export in stack.exports:
-            self.exports[export.name] = export
-
-
 def _delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
     stack = self.stacks.get(name_or_stack_id) or next(
         (s for s in self.stacks.values() if s.name == name_or_stack_id), None
@@ -155,6 +94,7 @@ def _delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
     self.deleted_stacks[stack.stack_id] = stack
     for name in export_names:
         self.exports.pop(name, None)
+    change_set_patches.drop_change_sets(self, stack.stack_id)
 
 
 def _resolve_update_parameters(
@@ -209,9 +149,7 @@ def patch() -> None:
 
     replace(CloudFormationBackend, "create_stack", _create_stack(CloudFormationBackend.create_stack))
     replace(CloudFormationBackend, "delete_stack", _delete_stack)
-    replace(CloudFormationBackend, "delete_change_set", _delete_change_set)
-    replace(CloudFormationBackend, "describe_change_set", _describe_change_set)
-    replace(CloudFormationBackend, "execute_change_set", _execute_change_set)
+    change_set_patches.patch()
     replace(CloudFormationBackend, "_resolve_update_parameters", _resolve_update_parameters)
     replace(cfn_models, "CustomModel", LocalCustomResource)
 

@@ -34,9 +34,9 @@ from rft.evaluate.sampling import (
     read_prompts,
 )
 from rft.evaluate.scoring import Scorer, score, scorer_for
-from rft.project import cdk_context, default_region, task_for_stack, task_spec
+from rft.project import cdk_context, default_region, task_spec
 from rft.rehearse.runner import DEFAULT_BATCH_SIZE
-from stacks.task_spec import TaskSpec
+from tasks import TaskSpec
 
 CONFIRM_ABOVE_CALLS = 500  # a run this large asks first (--yes skips the question)
 HELD_OUT_SPLIT = "test"
@@ -65,9 +65,9 @@ class EvaluateRequest:
 
 
 def resolve_task(target: str) -> TaskSpec:
-    from rft.project import known_stack_names, known_task_names
+    from rft.project import known_stack_names, known_task_names, resolve_task
 
-    spec = task_spec(target) or task_for_stack(target)
+    spec = task_spec(resolve_task(target))
     if spec is None:
         raise UserError(
             f"unknown task or stack {target!r}; tasks: {', '.join(known_task_names())}; "

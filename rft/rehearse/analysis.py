@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from rft.judge_failures import JudgeFailures, count_judge_failures
 from rft.rehearse.rollouts import prompt_groups
 from rft.rehearse.runner import RunOutcome, Scored
 
@@ -38,7 +39,7 @@ TROUBLE_METRICS = {
     "scorer_error": "the scorer raised: a bug in the reward (see its logs)",
     "invalid_score": "the scorer returned NaN, inf or a value outside [0, 1]: a bug in the reward",
     "internal_error": "the handler itself failed",
-    "judge_error": "the judge model was not reached or gave no usable grade; those scores fell back",
+    # judge_error is counted apart, with its causes: `Summary.judge` (rft.judge_failures).
 }
 
 
@@ -106,6 +107,7 @@ class Summary:
     variants: list[VariantRow]
     batch_dependent: list[str]
     contract_problems: list[str]
+    judge: JudgeFailures | None = None  # for a judged reward: samples sent to the judge, and its failures
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     degenerate: list[str] = field(default_factory=list)
@@ -280,6 +282,7 @@ def summarize(
         variants=variant_rows(scored),
         batch_dependent=outcome.batch_dependent,
         contract_problems=outcome.contract_problems,
+        judge=count_judge_failures(s.metrics for s in scored),
         notes=list(notes),
     )
     summary.warnings.extend(trouble(summary.metric_rates))

@@ -11,13 +11,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rft.errors import UserError
-from rft.project import cdk_context, default_region, reward_handler_path, task_spec
+from rft.judge_failures import describe
+from rft.project import REPO_ROOT, configured_judge_model, default_region, reward_handler_path, task_spec
 from rft.rehearse.analysis import Summary, summarize
 from rft.rehearse.handlers import Handler, load_handler
 from rft.rehearse.report import render, write_histogram, write_json
 from rft.rehearse.rollouts import Rollout, first, read_responses_file
 from rft.rehearse.runner import DEFAULT_BATCH_SIZE, progress_total, run
 from rft.rehearse.sources import rehearsal_for
+from rft.rehearse.task_samples import rollout_source
 
 Judge = Literal["none", "bedrock"]
 
@@ -39,19 +41,33 @@ class _Plan:
     label: str
     time_each: bool
     notes: list[str] = field(default_factory=list)
+    judge: dict[str, str] | None = None  # the judge's environment, for --judge bedrock
 
 
 def _rollouts(request: RehearsalRequest) -> tuple[list[Rollout], str]:
     if request.responses is not None:
         rollouts = read_responses_file(request.responses)
         return first(rollouts, request.n), f"{request.responses} ({len(rollouts):,} rollouts)"
-    source = rehearsal_for(request.task).source
+    source = rollout_source(request.task)
     if source is None:
         raise UserError(
-            f"task {request.task!r} has no bundled rollouts; pass --responses FILE "
-            "(JSONL of {prompt_id, response, reference})"
+            f"task {request.task!r} has no bundled rollouts (nor data_prep/samples/{request.task}/rollouts.jsonl); "
+            "pass --responses FILE (JSONL of {prompt_id, response, reference})"
         )
     return first(source.load(), request.n), source.description
+
+
+def _without_aws(task: str) -> str:
+    """What rehearses or tests this task's reward with no AWS credentials (for the no-credentials error)."""
+    if rehearsal_for(task).offline_handler is not None:
+        return ", or rehearse without --judge to score only the part checked in code"
+    test = REPO_ROOT / "tests" / "tasks" / f"test_{task}_reward.py"
+    if test.is_file():
+        return (
+            f". Without AWS: the {task} reward has no part checked in code, so test it with "
+            f"`.venv/bin/pytest {test.relative_to(REPO_ROOT).as_posix()}` (a stand-in judge)"
+        )
+    return f"; the {task} reward has no part checked in code, so it needs AWS to rehearse"
 
 
 def _judge_environment(request: RehearsalRequest) -> dict[str, str]:
@@ -60,17 +76,12 @@ def _judge_environment(request: RehearsalRequest) -> dict[str, str]:
     if boto3.Session().get_credentials() is None:
         raise UserError(
             "--judge bedrock calls the judge model on Amazon Bedrock, but no AWS credentials were found; "
-            "configure a profile (aws configure, AWS_PROFILE) or rehearse without --judge"
+            f"configure a profile (aws configure, AWS_PROFILE){_without_aws(request.task)}"
         )
     spec = task_spec(request.task)
     model = request.judge_model
     if model is None and spec is not None:
-        from stacks.config import ConfigError, load_config
-
-        try:
-            model = load_config(spec, cdk_context().get).judge_model_id
-        except ConfigError as error:
-            raise UserError(f"cdk.json: {error}") from None
+        model = configured_judge_model(spec)
     if not model:
         raise UserError(f"no judge model for {request.task}; pass --judge-model MODEL_ID")
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or default_region()
@@ -89,7 +100,7 @@ def _plan(request: RehearsalRequest, handler_path: str) -> _Plan:
         env = _judge_environment(request)
         handler = load_handler(handler_path, environment=env)
         note = f"calls the judge model {env['JUDGE_MODEL_ID']} in {env['AWS_REGION']} (billed per call)"
-        return _Plan(handler, handler_path, time_each=False, notes=[note])
+        return _Plan(handler, handler_path, time_each=False, notes=[note], judge=env)
     if rehearsal.offline_handler is not None:
         notes = [rehearsal.offline_note] if rehearsal.offline_note else []
         return _Plan(rehearsal.offline_handler(), f"{handler_path} (code-checked part)", True, notes)
@@ -126,6 +137,10 @@ def rehearse(request: RehearsalRequest, console: Console, progress_console: Cons
         )
 
     summary = summarize(outcome, task=request.task, handler=plan.label, source=source, notes=plan.notes)
+    if summary.judge is not None and summary.judge.failed:
+        env = plan.judge or {}
+        judge_model, region = env.get("JUDGE_MODEL_ID"), env.get("AWS_REGION")
+        summary.warnings.insert(0, describe(summary.judge, model=judge_model, region=region))
     stem = request.out_dir / f"rehearse-{request.task}"
     written = [
         write_json(stem.with_suffix(".json"), summary),

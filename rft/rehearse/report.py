@@ -58,6 +58,10 @@ def _main_table(summary: Summary) -> Table:
         table.add_row("  right answers not rewarded", f"{labels.missed_correct:,}")
     else:
         table.add_row("agreement with labels", "[dim]no labels in these rollouts[/]")
+    judge = summary.judge
+    if judge is not None:
+        failed = f"{judge.failed:,}/{judge.asked:,} samples sent to the judge"
+        table.add_row("judge failures", f"[yellow]{failed}[/]" if judge.failed else failed)
     groups = summary.groups
     if groups.groups:
         table.add_row(

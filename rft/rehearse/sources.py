@@ -1,6 +1,6 @@
-"""Built-in rollouts per task, and the registry a task plugs its own into.
+"""Built-in rollouts per task, each named by its task's `TaskSpec.rehearsal`.
 
-Each task can register a `TaskRehearsal`: where its bundled rollouts come from, and, for a reward that
+Each task can name a `TaskRehearsal`: where its bundled rollouts come from, and, for a reward that
 calls a judge model, the part of the reward that runs without AWS. Prompts and references are built by
 the task's own data_prep converter, so a rehearsal sends exactly what training will send.
 
@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from rft.errors import UserError
-from rft.project import ensure_lambda_path
+from rft.project import ensure_lambda_path, task_spec
 from rft.rehearse.handlers import Handler, quiet
 from rft.rehearse.rollouts import Rollout
+from tasks import TaskRegistryError, resolve
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 GSM8K_SOLUTIONS = SAMPLES_DIR / "gsm8k_solutions.jsonl"
@@ -51,15 +52,18 @@ class TaskRehearsal:
     offline_note: str | None = None
 
 
-REHEARSALS: dict[str, TaskRehearsal] = {}
-
-
-def register_rehearsal(task: str, rehearsal: TaskRehearsal) -> None:
-    REHEARSALS[task] = rehearsal
-
-
 def rehearsal_for(task: str) -> TaskRehearsal:
-    return REHEARSALS.get(task, TaskRehearsal())
+    """The rehearsal the task's `TaskSpec.rehearsal` names (e.g. `rft.rehearse.sources:GSM8K`), or none."""
+    spec = task_spec(task)
+    if spec is None or spec.rehearsal is None:
+        return TaskRehearsal()
+    try:
+        rehearsal = resolve(spec.rehearsal)
+    except TaskRegistryError as error:
+        raise UserError(f"task {task!r}: rehearsal {error}") from None
+    if not isinstance(rehearsal, TaskRehearsal):
+        raise UserError(f"task {task!r}: rehearsal {spec.rehearsal!r} is not a TaskRehearsal")
+    return rehearsal
 
 
 # -- building prompts with the task's converter -------------------------------------------------
@@ -72,8 +76,8 @@ def _converter(task: str) -> Any:
         return get_task(task)
     except DataPrepError:
         raise UserError(
-            f"rehearsing {task} needs data_prep's {task} task (data_prep/tasks/{task}.py) to build its "
-            "prompts; it is not there yet. Pass --responses FILE with your own rollouts instead."
+            f"rehearsing {task} needs its data_prep converter (TaskSpec.converter in tasks/) to build "
+            "its prompts; it is not there yet. Pass --responses FILE with your own rollouts instead."
         ) from None
 
 
@@ -293,37 +297,28 @@ def pandalm_verdict_handler() -> Handler:
         return make_handler(verdict_only, task="pandalm")
 
 
-register_rehearsal(
-    "gsm8k",
-    TaskRehearsal(
-        RolloutSource(
-            "1,600 real GSM8K solutions (4 models x 400 test questions), labeled correct/incorrect by "
-            "GSM8K's authors",
-            gsm8k_rollouts,
-        )
-    ),
+GSM8K = TaskRehearsal(
+    RolloutSource(
+        "1,600 real GSM8K solutions (4 models x 400 test questions), labeled correct/incorrect by "
+        "GSM8K's authors",
+        gsm8k_rollouts,
+    )
 )
-register_rehearsal(
-    "finqa",
-    TaskRehearsal(
-        RolloutSource(
-            "the bundled FinQA sample, each question answered as: correct, percent/decimal flipped "
-            "(should pay), wrong, and unmarked (should not pay)",
-            finqa_rollouts,
-        )
-    ),
+FINQA = TaskRehearsal(
+    RolloutSource(
+        "the bundled FinQA sample, each question answered as: correct, percent/decimal flipped "
+        "(should pay), wrong, and unmarked (should not pay)",
+        finqa_rollouts,
+    )
 )
-register_rehearsal(
-    "pandalm",
-    TaskRehearsal(
-        RolloutSource(
-            "PandaLM-7B's real verdicts on the PandaLM test pairs, labeled by agreement with the human majority",
-            pandalm_rollouts,
-        ),
-        offline_handler=pandalm_verdict_handler,
-        offline_note=(
-            "WITHOUT AWS this scores only the code-checked verdict (JUDGMENT vs. the human label); the "
-            "judge model's grade of the REASONING is not included. Use --judge bedrock for the full reward."
-        ),
+PANDALM = TaskRehearsal(
+    RolloutSource(
+        "PandaLM-7B's real verdicts on the PandaLM test pairs, labeled by agreement with the human majority",
+        pandalm_rollouts,
+    ),
+    offline_handler=pandalm_verdict_handler,
+    offline_note=(
+        "WITHOUT AWS this scores only the code-checked verdict (JUDGMENT vs. the human label); the "
+        "judge model's grade of the REASONING is not included. Use --judge bedrock for the full reward."
     ),
 )

@@ -1,13 +1,14 @@
-"""The lines a scaffold adds to existing files: the TaskSpec, the converter's registration, cdk.json.
+"""What a scaffold writes into the task registry: the task's own module and its one registry line.
 
-Each goes where a `# rft new-task` marker says (stacks/tasks.py, data_prep/tasks/__init__.py) or
-after the last task block (cdk.json), written the way ruff formats and sorts it, so `make lint`
-stays green after a scaffold with no formatter run. A missing marker or an unparsable file is a
-`UserError` that names the fix.
+A task is `tasks/<name>.py` (its `TaskSpec`) plus the line `"<name>",` in `tasks/registry.py`'s
+`MODULES`. Both are written the way ruff formats them, so `make lint` stays green after a scaffold
+with no formatter run; a registry line is a string in a tuple, so there is no import order to keep and
+no marker comment to find. An unparsable or reshaped registry is a `UserError` that names the fix.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -15,22 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from rft.errors import UserError
-from stacks.tasks import SAMPLE_HYPERPARAMETERS
 
-SPEC_MARKER = "# rft new-task: generated task specs go above this line."
-TASKS_MARKER = "# rft new-task: generated tasks go above this line."
-REGISTER_MARKER = "# rft new-task: generated converters are registered above this line."
-
-
-def insert_before_marker(text: str, marker: str, insertion: str, where: Path) -> str:
-    lines = text.splitlines(keepends=True)
-    hits = [i for i, line in enumerate(lines) if line.strip() == marker]
-    if len(hits) != 1:
-        raise UserError(
-            f"{where} must contain the line `{marker}` exactly once (found {len(hits)}); restore it from "
-            "the repository (git checkout -- <file>) so rft new-task knows where registrations go"
-        )
-    return "".join([*lines[: hits[0]], insertion, *lines[hits[0] :]])
+REGISTRY = "MODULES"  # the tuple in tasks/registry.py
+RESTORE = "restore it from the repository (git checkout -- tasks/registry.py) and re-add your tasks' lines"
 
 
 def python_literal(text: str) -> str:
@@ -38,9 +26,52 @@ def python_literal(text: str) -> str:
     return json.dumps(text)
 
 
-def spec_source(
-    constant: str,
+def parse(text: str, where: Path) -> ast.Module:
+    try:
+        return ast.parse(text, filename=str(where))
+    except SyntaxError as error:
+        raise UserError(f"{where} does not parse ({error.msg}, line {error.lineno}); fix it first") from None
+
+
+def _registry_tuple(text: str, where: Path) -> ast.Tuple:
+    for node in parse(text, where).body:
+        target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
+        target = node.target if isinstance(node, ast.AnnAssign) else target
+        if isinstance(target, ast.Name) and target.id == REGISTRY:
+            value = node.value
+            if isinstance(value, ast.Tuple) and all(
+                isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts
+            ):
+                return value
+    raise UserError(f"{where} must define {REGISTRY} as a tuple of module names; {RESTORE}")
+
+
+def registered_modules(text: str, where: Path) -> list[str]:
+    """The module names `tasks/registry.py` lists."""
+    return [element.value for element in _registry_tuple(text, where).elts]  # type: ignore[attr-defined]
+
+
+def register_task(text: str, name: str, where: Path) -> str:
+    """tasks/registry.py with `"<name>",` as the last entry of MODULES, on its own line."""
+    registry = _registry_tuple(text, where)
+    lines = text.splitlines(keepends=True)
+    closing = registry.end_lineno - 1 if registry.end_lineno else -1
+    if registry.lineno == registry.end_lineno or lines[closing].strip() != ")":
+        raise UserError(f"{where} must keep {REGISTRY} one name per line with `)` on its own line; {RESTORE}")
+    if registry.elts:  # a last entry without its trailing comma would join the new one into one string
+        last = registry.elts[-1]
+        row = lines[last.end_lineno - 1]  # type: ignore[operator]
+        rest = row[last.end_col_offset :]
+        if not rest.lstrip().startswith(","):
+            lines[last.end_lineno - 1] = f"{row[: last.end_col_offset]},{rest}"  # type: ignore[operator]
+    lines.insert(closing, f"    {python_literal(name)},\n")
+    return "".join(lines)
+
+
+def spec_module(
+    *,
     name: str,
+    class_name: str,
     stack_name: str,
     description: str,
     kind: str,
@@ -48,12 +79,29 @@ def spec_source(
     data: Mapping[str, Any],
     judge_model: str,
 ) -> str:
-    """The TaskSpec declaration, written the way ruff formats it (exploded, trailing commas)."""
+    """`tasks/<name>.py`: the task's TaskSpec, written the way ruff formats it (exploded, trailing commas)."""
+    names = (
+        "SAMPLE_HYPERPARAMETERS, JudgeSpec, TaskSpec"
+        if kind == "rlaif"
+        else "SAMPLE_HYPERPARAMETERS, TaskSpec"
+    )
     lines = [
-        f"{constant} = TaskSpec(",
-        f'    name="{name}",',
-        f'    stack_name="{stack_name}",',
+        f'"""{name}: {description}',
+        "",
+        f"Written by `rft new-task {name} --kind {kind}`. These are the defaults `cdk synth` uses; override",
+        f"them per deployment in cdk.json context (`rft:{name}` -> hyperParameters, data, ...).",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        f"from tasks.spec import {names}",
+        "",
+        "TASK = TaskSpec(",
+        f"    name={python_literal(name)},",
+        f"    stack_name={python_literal(stack_name)},",
         f"    description={python_literal(description)},",
+        f'    converter="data_prep.converters.{name}:{class_name}",',
+        f'    reward_package="{name}_reward",',
         f'    kind="{kind}",',
     ]
     if kind == "rlaif":
@@ -74,7 +122,7 @@ def spec_source(
         ]
     else:
         lines += ["    reward_timeout_s=60,", "    reward_memory_mb=512,"]
-    return "\n".join([*lines, ")", "", ""])
+    return "\n".join([*lines, ")", ""])
 
 
 def natural_key(text: str) -> list[Any]:
@@ -88,60 +136,3 @@ def import_block(straight: Sequence[str], from_imports: Sequence[tuple[str, str]
     ordered = sorted(from_imports, key=lambda item: natural_key(item[0]))
     lines += [f"from {module} import {names}" for module, names in ordered]
     return "\n".join(lines)
-
-
-def register_converter(init_text: str, name: str, class_name: str, where: Path) -> str:
-    """data_prep/tasks/__init__.py with the converter imported (in isort order) and registered."""
-    import_line = f"from data_prep.tasks.{name} import {class_name}\n"
-    lines = init_text.splitlines(keepends=True)
-    task_imports = [
-        i for i, line in enumerate(lines) if re.match(r"from data_prep\.tasks\.\w+ import ", line)
-    ]
-    anchor = [i for i, line in enumerate(lines) if line.startswith("from data_prep.registry import")]
-    if not task_imports and not anchor:
-        raise UserError(
-            f"{where} has no `from data_prep.registry import register` line to put the import after"
-        )
-    position = (task_imports or anchor)[-1] + 1
-    for i in task_imports:
-        module = lines[i].split()[1].rsplit(".", 1)[1]
-        if natural_key(name) < natural_key(module):
-            position = i
-            break
-    lines.insert(position, import_line)
-    return insert_before_marker("".join(lines), REGISTER_MARKER, f"register({class_name}())\n", where)
-
-
-def add_context_block(cdk_json_text: str, name: str, block: Mapping[str, Any], where: Path) -> str:
-    """cdk.json with `rft:<name>` after the last task block, formatted as the file is (2 spaces)."""
-    try:
-        document = json.loads(cdk_json_text)
-    except ValueError as error:
-        raise UserError(f"{where} is not valid JSON ({error}); fix it first") from None
-    context = document.get("context")
-    if not isinstance(context, dict):
-        raise UserError(f"{where} has no `context` object")
-    keys = list(context)
-    task_keys = [i for i, key in enumerate(keys) if key.startswith("rft:") and isinstance(context[key], dict)]
-    at = (task_keys[-1] + 1) if task_keys else len(keys)
-    items = list(context.items())
-    items.insert(at, (f"rft:{name}", dict(block)))
-    document["context"] = dict(items)
-    return json.dumps(document, indent=2) + "\n"
-
-
-def context_block(kind: str, max_tokens: int, data: Mapping[str, Any], judge_model: str) -> dict[str, Any]:
-    hyperparameters = {**SAMPLE_HYPERPARAMETERS, "maxPromptLength": max_tokens}
-    if kind == "rlaif":
-        hyperparameters["batchSize"] = 16
-    order = [*SAMPLE_HYPERPARAMETERS]  # the built-in blocks' key order
-    order.insert(order.index("inferenceMaxTokens"), "maxPromptLength")
-    block: dict[str, Any] = {
-        "hyperParameters": {key: hyperparameters[key] for key in order if key in hyperparameters},
-        "data": dict(data),
-    }
-    if kind == "rlaif":
-        block.update(
-            judgeModelId=judge_model, judgeMaxConcurrency=16, judgeTimeoutS=30, rewardReservedConcurrency=10
-        )
-    return block

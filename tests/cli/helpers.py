@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from botocore.response import StreamingBody
+from botocore.stub import ANY, Stubber
 from click.testing import Result
 from moto.bedrock.models import bedrock_backends
 
@@ -29,14 +32,46 @@ def deploy_stack(outputs: dict[str, str], stack: str = STACK) -> None:
     )
 
 
-def stack_outputs(job_name: str = JOB_NAME) -> dict[str, str]:
+def reward_function(stack: str = STACK) -> str:
+    return f"{stack}-RewardFunction-abc"
+
+
+def stack_outputs(job_name: str = JOB_NAME, stack: str = STACK) -> dict[str, str]:
     return {
         "BucketName": "gsm-output-bucket",
         "OutputDataUri": OUTPUT_URI,
-        "RewardFunctionName": "GsmRftStack-RewardFunction-abc",
-        "RewardFunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:GsmRftStack-RewardFunction-abc",
+        "RewardFunctionName": reward_function(stack),
+        "RewardFunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{reward_function(stack)}",
         "JobName": job_name,
     }
+
+
+def payload_body(obj: Any) -> StreamingBody:
+    data = json.dumps(obj).encode()
+    return StreamingBody(io.BytesIO(data), len(data))
+
+
+def expect_invoke(stubber: Stubber, answer: Any, function: str | None = None, **extra: Any) -> None:
+    """Queue the Lambda's answer to one RequestResponse invoke of `function` (any payload)."""
+    stubber.add_response(
+        "invoke",
+        {"StatusCode": 200, "Payload": payload_body(answer), **extra},
+        {
+            "FunctionName": function or reward_function(),
+            "InvocationType": "RequestResponse",
+            "LogType": "Tail",
+            "Payload": ANY,
+        },
+    )
+
+
+def record_payloads(stubber: Stubber) -> list[Any]:
+    """The payloads the stubbed Lambda client is asked to send, decoded, in order."""
+    sent: list[Any] = []
+    stubber.client.meta.events.register(
+        "before-parameter-build.lambda.Invoke", lambda params, **_: sent.append(json.loads(params["Payload"]))
+    )
+    return sent
 
 
 @dataclass

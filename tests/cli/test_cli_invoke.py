@@ -6,56 +6,21 @@ returns for the same batch, computed in-process.
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
-from botocore.client import BaseClient
-from botocore.response import StreamingBody
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 from click.testing import Result
 from gsm8k_reward.handler import lambda_handler
 
-from rft import aws as rft_aws
 from rft.errors import EXIT_DEGENERATE
 from rft.invoke import default_payload
 
-from .helpers import REGION, STACK, assert_one_line_error, deploy_stack, stack_outputs
+from .helpers import REGION, STACK, assert_one_line_error, expect_invoke, record_payloads, stack_outputs
 
 FUNCTION = stack_outputs()["RewardFunctionName"]
-
-
-def payload_body(obj: Any) -> StreamingBody:
-    data = json.dumps(obj).encode()
-    return StreamingBody(io.BytesIO(data), len(data))
-
-
-@pytest.fixture
-def lambda_stub(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubber]:
-    """The CLI's Lambda client, stubbed; CloudFormation stays on moto. All queued calls must be made."""
-    deploy_stack(stack_outputs())
-    stubbed = boto3.client("lambda", region_name=REGION)
-    real_client = rft_aws.client
-
-    def client(service: str, region: str) -> BaseClient:
-        return stubbed if service == "lambda" else real_client(service, region)
-
-    monkeypatch.setattr(rft_aws, "client", client)
-    with Stubber(stubbed) as stubber:
-        yield stubber
-        stubber.assert_no_pending_responses()
-
-
-def expect_invoke(stubber: Stubber, payload: Any, answer: Any, **extra: Any) -> None:
-    stubber.add_response(
-        "invoke",
-        {"StatusCode": 200, "Payload": payload_body(answer), **extra},
-        {"FunctionName": FUNCTION, "InvocationType": "RequestResponse", "LogType": "Tail", "Payload": ANY},
-    )
 
 
 def test_invoke_sends_bundled_samples_and_checks_the_answer(
@@ -64,7 +29,7 @@ def test_invoke_sends_bundled_samples_and_checks_the_answer(
     payload = default_payload(STACK)
     assert len(payload) == 4 and all(s["messages"][-1]["role"] == "assistant" for s in payload)
     answer = lambda_handler(payload, None)
-    expect_invoke(lambda_stub, payload, answer)
+    expect_invoke(lambda_stub, answer)
 
     result = run_cli("invoke", STACK)
 
@@ -87,11 +52,8 @@ def test_invoke_sends_the_file_payload(
             "reference_answer": "4",
         }
     ]
-    sent: list[Any] = []
-    lambda_stub.client.meta.events.register(
-        "before-parameter-build.lambda.Invoke", lambda params, **_: sent.append(json.loads(params["Payload"]))
-    )
-    expect_invoke(lambda_stub, payload, lambda_handler(payload, None))
+    sent = record_payloads(lambda_stub)
+    expect_invoke(lambda_stub, lambda_handler(payload, None))
     path = tmp_path / "payload.json"
     path.write_text(json.dumps(payload))
 
@@ -105,10 +67,8 @@ def test_invoke_sends_the_file_payload(
 def test_function_error_is_reported_with_its_message(
     lambda_stub: Stubber, run_cli: Callable[..., Result]
 ) -> None:
-    payload = default_payload(STACK)
     expect_invoke(
         lambda_stub,
-        payload,
         {"errorType": "Runtime.ImportModuleError", "errorMessage": "No module named 'gsm8k_reward'"},
         FunctionError="Unhandled",
     )
@@ -124,7 +84,7 @@ def test_an_answer_that_breaks_the_contract_fails(
     payload = default_payload(STACK)
     broken = lambda_handler(payload, None)[:3]
     broken[0] = {**broken[0], "id": "0"}  # the public samples' id bug
-    expect_invoke(lambda_stub, payload, broken)
+    expect_invoke(lambda_stub, broken)
 
     result = run_cli("invoke", STACK)
 
@@ -140,6 +100,22 @@ def test_missing_payload_file_is_a_clear_error(
     assert_one_line_error(
         run_cli("invoke", STACK, "--file", str(tmp_path / "nope.json")), "payload file not found"
     )
+
+
+@pytest.mark.parametrize(
+    ("payload", "found"),
+    [({"id": "1", "messages": []}, "a JSON object"), ([], "an empty array"), ("text", "a JSON string")],
+)
+def test_a_payload_that_is_not_a_batch_is_one_clear_line(
+    aws: None, run_cli: Callable[..., Result], tmp_path: Path, payload: object, found: str
+) -> None:
+    path = tmp_path / "payload.json"
+    path.write_text(json.dumps(payload))
+    result = run_cli("invoke", STACK, "--file", str(path))
+    assert_one_line_error(
+        result, f"{path} holds {found}", 'the reward takes a JSON array of Bedrock samples: [{"id": ...'
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_invoke_of_a_stack_that_is_not_deployed(aws: None, run_cli: Callable[..., Result]) -> None:

@@ -224,9 +224,28 @@ def test_judge_option_is_refused_for_a_reward_checked_in_code(run_cli: Callable[
 def test_bedrock_judge_needs_credentials(
     run_cli: Callable[..., Result], no_credentials: None, tmp_path: Path
 ) -> None:
-    path = write_jsonl(tmp_path / "j.jsonl", [{"prompt_id": "p", "response": "x", "reference": {"label": 1}}])
+    rows = [
+        {
+            "prompt_id": f"p{label}",
+            "response": "JUDGMENT: Response 1\nREASONING: ok",
+            "reference": {"label": label},
+        }
+        for label in (1, 2)
+    ]
+    path = write_jsonl(tmp_path / "j.jsonl", rows)
     result = run_cli("rehearse", "pandalm", "--responses", str(path), "--judge", "bedrock")
-    assert_one_line_error(result, "no AWS credentials")
+    assert_one_line_error(result, "no AWS credentials", "or rehearse without --judge")
+    offline = run_cli("rehearse", "pandalm", "--responses", str(path), "--out", str(tmp_path))
+    assert offline.exit_code == 0, offline.output  # the suggestion works
+
+
+def test_a_stack_name_finds_its_task(run_cli: Callable[..., Result], tmp_path: Path) -> None:
+    rows = [{"prompt_id": "a", "response": f"#### {n}", "reference": "12"} for n in (12, 13)]
+    path = write_jsonl(tmp_path / "r.jsonl", rows)
+    result = run_cli("rehearse", "GsmRftStack", "--responses", str(path), "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "Rehearsal of the gsm8k reward" in result.stdout
+    assert json.loads((tmp_path / "rehearse-gsm8k.json").read_text())["mean_score"] == 0.5
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from click.testing import Result
 
-from rft import jobs
+from rft import job_control
 from rft.errors import EXIT_JOB_FAILED
 
 from .helpers import (
@@ -92,7 +92,7 @@ def test_watch_polls_with_backoff_until_completed_and_saves_the_reward_curve(
     job = deployed()
     upload_metrics(job)
     waits = Transitions(job, "InProgress", "InProgress", "Completed")
-    monkeypatch.setattr(jobs, "POLL_SLEEP", waits)
+    monkeypatch.setattr(job_control, "POLL_SLEEP", waits)
 
     result = run_cli("status", STACK, "--watch", "--out", str(tmp_path))
 
@@ -113,7 +113,7 @@ def test_watch_ends_on_failed_with_the_failure_message(
     waits = Transitions(
         job, "Failed", failure_message="Training data has 12 records; at least 100 are required"
     )
-    monkeypatch.setattr(jobs, "POLL_SLEEP", waits)
+    monkeypatch.setattr(job_control, "POLL_SLEEP", waits)
 
     result = run_cli("status", STACK, "--watch")
 
@@ -184,3 +184,38 @@ def test_stop_leaves_a_finished_job_alone(
     assert result.exit_code == 0
     assert job.backend.status == "Completed"
     assert "is Completed; nothing to stop" in words(result.stdout)
+
+
+def test_watch_in_a_log_prints_a_line_per_poll(
+    deployed: Callable[..., MotoJob], run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Output that is not a terminal gets no live table, so every poll says where the job is."""
+    job = deployed()
+    waits = Transitions(job, "InProgress", "InProgress", "Stopped")
+    monkeypatch.setattr(job_control, "POLL_SLEEP", waits)
+
+    result = run_cli("status", STACK, "--watch")
+
+    assert result.exit_code == 0, result.output
+    polls = [line for line in result.stdout.splitlines() if "next check in" in line]
+    assert len(polls) == len(waits.waits) == 3  # one line before each wait, none silent
+    for number, (line, wait) in enumerate(zip(polls, waits.waits, strict=True), start=1):
+        assert f"{JOB_NAME}: InProgress, elapsed " in line
+        assert line.endswith(f"(poll {number}; next check in {wait:g} s)")
+
+
+def test_a_stopped_job_without_a_recorded_end_shows_no_made_up_elapsed_time(
+    deployed: Callable[..., MotoJob], run_cli: Callable[..., Result]
+) -> None:
+    """moto (the emulator) stamps endTime and lastModifiedTime at creation and never moves them."""
+    job = deployed()
+    assert run_cli("stop", STACK, "--yes").exit_code == 0
+    assert job.backend.end_time == job.backend.creation_time
+
+    result = run_cli("status", STACK)
+
+    assert result.exit_code == 0, result.output
+    out = words(result.stdout.replace("│", " "))
+    assert "status Stopped" in out
+    assert "elapsed unknown (the job records no end time after its creation time)" in out
+    assert "0m 00s" not in out

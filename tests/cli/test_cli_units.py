@@ -6,13 +6,14 @@ import io
 import math
 from datetime import UTC, datetime, timedelta
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.console import Console
 
 from rft.contract import check_results
-from rft.jobs import backoff_delays, format_elapsed, job_view, watch
+from rft.job_control import backoff_delays, format_elapsed, job_view, watch
 from rft.rehearse.analysis import percentile, summarize
 from rft.rehearse.rollouts import Rollout, to_bedrock_sample
 from rft.rehearse.runner import run
@@ -204,6 +205,42 @@ def test_job_view_reads_rft_hyperparameters_and_elapsed_time() -> None:
     assert view.hyperparameters == {"epochCount": 2}
     assert view.stages == [("training", "InProgress")]
     assert format_elapsed(view.elapsed(created + timedelta(hours=2, minutes=5, seconds=3))) == "2h 05m 03s"
+
+
+@pytest.mark.parametrize(
+    ("times", "expected"),
+    [
+        ({"lastModifiedTime": 5 * 60}, "5m 00s"),  # a Stopped job with no endTime
+        ({"endTime": 0, "lastModifiedTime": 7 * 60}, "7m 00s"),  # the later of the two
+        ({"endTime": 3 * 60 + 2, "lastModifiedTime": 60}, "3m 02s"),
+        ({"endTime": 0, "lastModifiedTime": 0}, "unknown"),  # the emulator: nothing after creation
+        ({}, "unknown"),
+    ],
+)
+def test_elapsed_of_an_ended_job_runs_to_its_latest_recorded_time(
+    times: dict[str, int], expected: str
+) -> None:
+    created = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+    job = {"jobName": "j", "status": "Stopped", "creationTime": created}
+    job.update({key: created + timedelta(seconds=offset) for key, offset in times.items()})
+    view = job_view(job)
+    assert format_elapsed(view.elapsed(created + timedelta(days=3))) == expected
+
+
+def test_elapsed_of_a_running_job_runs_to_now() -> None:
+    created = datetime(2026, 1, 1, 8, 0)  # naive, as moto's timestamps parse: read as UTC
+    view = job_view({"status": "InProgress", "creationTime": created, "lastModifiedTime": created})
+    assert format_elapsed(view.elapsed(datetime(2026, 1, 1, 8, 1, 30, tzinfo=UTC))) == "1m 30s"
+
+
+def test_no_rft_module_shares_a_name_with_a_lambda_module() -> None:
+    """`rft/jobs.py` beside `lambda/rft_job/jobs.py` sent readers (and imports) to the wrong one."""
+    root = Path(__file__).resolve().parents[2]
+
+    def names(folder: Path) -> set[str]:
+        return {p.stem for p in folder.rglob("*.py") if not p.stem.startswith("__")}
+
+    assert names(root / "rft") & names(root / "lambda") == set()
 
 
 def test_watch_draws_a_live_table_in_a_terminal(deployed: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from data_prep import DataPrepError, PrepOptions, RawRow, prepare
 from data_prep.cli import build_parser
-from data_prep.tasks.finqa import (
+from data_prep.converters.finqa import (
     INSTRUCTIONS,
     QUESTION_LABEL,
     SYSTEM_PROMPT,
@@ -20,7 +21,7 @@ from data_prep.tasks.finqa import (
     normalize_row,
     render_table,
 )
-from tests.data_prep.prep_testing import read_jsonl
+from tests.data_prep.prep_testing import assert_no_shared_prompts, read_jsonl, variant
 
 PAGE_TABLE = [
     ["( in millions )", "2010", "2009"],
@@ -320,8 +321,9 @@ def test_group_key_is_the_report_page() -> None:
     first = RawRow({"id": "ADI/2009/page_49.pdf-1"}, "train", 0, "train.json[0]")
     second = RawRow({"id": "ADI/2009/page_49.pdf-2"}, "train", 1, "train.json[1]")
     other = RawRow({"filename": "ADI/2009/page_50.pdf"}, "train", 2, "train.json[2]")
-    assert finqa.group_key(first) == finqa.group_key(second) != finqa.group_key(other)
-    assert finqa.group_key(RawRow({}, "train", 3, "x")) == ("train", 3)
+    key = partial(finqa.group_key, options=PrepOptions())
+    assert key(first) == key(second) != key(other)
+    assert key(RawRow({}, "train", 3, "x")) == ("train", 3)
 
 
 # -- the hub ------------------------------------------------------------------------------------
@@ -354,3 +356,24 @@ def test_hub_parquet_copy_gives_the_same_records_as_the_official_json(
     official_result = prepare("finqa", tmp_path / "json", local(official_dir(tmp_path / "src")))
     for name in ("train.jsonl", "validation.jsonl", "test.jsonl"):
         assert (hub.out_dir / name).read_bytes() == (official_result.out_dir / name).read_bytes(), name
+
+
+def test_duplicate_questions_are_kept_once_and_test_wins(tmp_path: Path) -> None:
+    def again(name: str, indices: range, shift: int = 0) -> list[dict[str, Any]]:
+        question = "what was the growth rate of net revenues for page {} ?"
+        return [official(name, i, question=variant(question.format(i), i + shift)) for i in indices]
+
+    src = tmp_path / "src"
+    write_json(src / "train.json", [*split("TRN", 120), *again("TRN", range(8)), *again("TST", range(3))])
+    write_json(
+        src / "dev.json", [*split("DEV", 105), *again("DEV", range(2), 1), *again("TRN", range(50, 52))]
+    )
+    write_json(src / "test.json", [*split("TST", 10), *again("TST", range(9, 10), 2)])
+
+    result = prepare("finqa", tmp_path / "out", local(src))
+
+    assert_no_shared_prompts(result)
+    # dev's copies of TRN pages 50 and 51 win over train's: validation wins over train
+    assert result.stats["dropped_duplicates_by_source_split"] == {"train": 8 + 2, "validation": 2, "test": 1}
+    assert result.stats["dropped_test_overlap_by_source_split"] == {"train": 3, "validation": 0, "test": 0}
+    assert result.stats["splits"] == {"train": 118, "validation": 100, "test": 10}

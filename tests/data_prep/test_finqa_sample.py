@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from data_prep import PrepOptions, PrepResult, prepare
+from data_prep.converters.finqa import normalize_row
 from data_prep.sources import SAMPLES_DIR
-from data_prep.tasks.finqa import normalize_row
 from data_prep.validation import MIN_RECORDS
 from tests.data_prep.prep_testing import read_jsonl
 

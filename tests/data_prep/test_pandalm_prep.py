@@ -11,8 +11,8 @@ import pytest
 
 from data_prep import DataPrepError, PrepOptions, PrepResult, RawRow, RowError, prepare
 from data_prep.cli import main
-from data_prep.tasks.pandalm import ANSWER_FORM, SYSTEM_PROMPT, Pandalm, majority, parse_label, row_label
-from tests.data_prep.prep_testing import read_jsonl, write_jsonl
+from data_prep.converters.pandalm import ANSWER_FORM, SYSTEM_PROMPT, Pandalm, majority, parse_label, row_label
+from tests.data_prep.prep_testing import assert_no_shared_prompts, read_jsonl, variant, write_jsonl
 
 QUIET = PrepOptions(progress=False)
 
@@ -134,7 +134,12 @@ def test_bundled_counts_and_stats(bundled: PrepResult) -> None:
     stats = bundled.stats
     assert stats["source_rows"] == {"train": 999}
     assert stats["skipped_rows"] == 1  # the one blank instruction
-    assert stats["splits"] == {"train": 1496, "validation": 200, "test": 300}
+    # 101 items repeat another exactly and 37 repeat one with the responses in the other order
+    assert stats["dropped_duplicates_by_source_split"] == {"train": 138}
+    assert stats["dropped_test_overlap"] == 0  # the test split is carved by prompt group
+    rows = 999 - 1 - 138
+    test = round(rows * 0.15)
+    assert stats["splits"] == {"train": 2 * (rows - test - 100), "validation": 2 * 100, "test": 2 * test}
     assert stats["options"]["task_options"] == {}
     assert stats["prompt_tokens"]["max"] <= Pandalm.default_max_prompt_tokens
 
@@ -186,7 +191,8 @@ def test_swap_emits_both_orders_with_swapped_labels(bundled_records: dict[str, l
 
 def test_no_swap(tmp_path: Path, bundled: PrepResult) -> None:
     result = run(tmp_path, task_options={"swap": False})
-    assert result.stats["splits"] == {"train": 748, "validation": 100, "test": 150}
+    assert result.stats["splits"] == {s: n // 2 for s, n in bundled.stats["splits"].items()}
+    assert result.stats["dropped_duplicates"] == bundled.stats["dropped_duplicates"]
     assert not any(r["id"].endswith("-swapped") for split in records(result).values() for r in split)
     # the same rows, in the same splits, as the swapped run's originals
     originals = {
@@ -358,11 +364,11 @@ def test_rows_with_problems_are_reported(tmp_path: Path) -> None:
 
 
 def test_group_key_is_order_free() -> None:
-    task = Pandalm()
-    task.group_by = "pair"
+    by_pair = PrepOptions(task_options={"group_by": "pair"})
     row = {"instruction": "I", "input": "", "response1": "A", "response2": "B"}
     swapped = {**row, "response1": "B", "response2": "A"}
-    assert task.group_key(RawRow(row, "train", 0, "x")) == task.group_key(RawRow(swapped, "train", 1, "y"))
+    key = Pandalm().group_key
+    assert key(RawRow(row, "train", 0, "x"), by_pair) == key(RawRow(swapped, "train", 1, "y"), by_pair)
 
 
 # -- CLI ----------------------------------------------------------------------------------------
@@ -385,10 +391,43 @@ def test_cli_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert stats["options"]["task_options"] == {"swap": False, "test_fraction": 0.2, "group_by": "pair"}
-    assert stats["splits"]["test"] == 200
+    assert stats["splits"]["test"] == round(0.2 * (999 - 1 - stats["dropped_duplicates"]))
     assert "pandalm (bundled)" in capsys.readouterr().out
 
 
 def test_cli_bad_test_fraction_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["pandalm", "--out", str(tmp_path), "--test-fraction", "0.8", "--quiet"]) == 2
     assert "test_fraction=0.8" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("swap", [True, False])
+def test_duplicate_items_are_kept_once_with_both_orders_together(tmp_path: Path, swap: bool) -> None:
+    rows = synthetic_rows(300)
+    train, test = rows[:240], rows[240:]
+
+    def again(row: dict[str, Any], k: int) -> dict[str, Any]:
+        return {**row, **{key: variant(row[key], k) for key in ("instruction", "response1", "response2")}}
+
+    same = [again(train[k], k) for k in range(10)]
+    reversed_pair = [
+        {**row, "response1": row["response2"], "response2": row["response1"]} for row in train[20:26]
+    ]
+    same_as_test = [again(test[k], k) for k in range(4)]
+    test_group = [{**test[k], "response1": "Green", "response2": "Pink"} for k in range(10, 12)]
+    write_jsonl(tmp_path / "src" / "train.jsonl", [*train, *same, *reversed_pair, *same_as_test, *test_group])
+    write_jsonl(tmp_path / "src" / "test.jsonl", [*test, *(again(test[k], k + 1) for k in range(3))])
+
+    result = run(tmp_path / "out", source="local", path=tmp_path / "src", task_options={"swap": swap})
+
+    assert_no_shared_prompts(result)
+    assert result.stats["dropped_duplicates_by_source_split"] == {"train": 16, "test": 3}
+    assert result.stats["dropped_test_overlap_by_source_split"] == {"train": 6, "test": 0}
+    per_row = 2 if swap else 1
+    assert result.stats["splits"] == {
+        "train": 140 * per_row,
+        "validation": 100 * per_row,
+        "test": 60 * per_row,
+    }
+    for split, split_records in records(result).items():
+        ids = {r["id"] for r in split_records}
+        assert all(f"{base_id(r)}-swapped" in ids for r in split_records) is swap, split

@@ -32,7 +32,7 @@ class InMemoryTask(Converter):
     def load(self, options: PrepOptions) -> dict[str, list[dict[str, Any]]]:
         return {"train": [{"n": i} for i in range(self.rows)]}
 
-    def to_records(self, row: RawRow, split: str) -> list[dict[str, Any]]:
+    def to_records(self, row: RawRow, split: str, options: PrepOptions | None = None) -> list[dict[str, Any]]:
         return self.build(row)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from data_prep import PrepOptions, PrepResult, prepare
-from data_prep.tasks.gsm8k import SYSTEM_PROMPT
+from data_prep.converters.gsm8k import SYSTEM_PROMPT
 from data_prep.validation import estimate_tokens
 from tests.data_prep.prep_testing import read_jsonl
 

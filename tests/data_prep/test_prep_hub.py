@@ -106,7 +106,9 @@ def test_a_task_can_map_hub_splits_and_pass_load_arguments(
         hub_dataset = "someone/qa"
         hub_load_kwargs: ClassVar[dict[str, str]] = {"revision": "refs/convert/parquet"}
 
-        def to_records(self, row: RawRow, split: str) -> list[dict[str, Any]]:
+        def to_records(
+            self, row: RawRow, split: str, options: PrepOptions | None = None
+        ) -> list[dict[str, Any]]:
             return [
                 {"messages": [{"role": "user", "content": row.data["q"]}], "reference_answer": row.data["a"]}
             ]

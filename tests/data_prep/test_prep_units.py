@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from data_prep.converters.gsm8k import final_answer
 from data_prep.errors import DataPrepError, Problem
 from data_prep.progress import Progress
 from data_prep.readers import read_json_document, read_jsonl
 from data_prep.splitting import carve, subsample
 from data_prep.stats import token_summary
-from data_prep.tasks.gsm8k import final_answer
 from data_prep.writing import write_if_changed
 
 

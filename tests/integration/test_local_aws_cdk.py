@@ -1,7 +1,9 @@
-"""The real CDK CLI against the emulator: the product's GsmRftStack end to end, and a failing deploy.
+"""The real CDK CLI against the emulator: the product's stacks end to end, and a failing deploy.
 
-Slow by nature (the pinned CLI synthesizes the app several times); both tests share one
-bootstrapped emulator. Each test removes its stack even when it fails, and the emulator (with
+GsmRftStack goes through the demo's life cycle; FinqaRftStack and PandalmRftStack are deployed side
+by side with the CLI's default method (change sets), one is updated, both are destroyed. Slow by
+nature (the pinned CLI synthesizes the app several times); the tests share one bootstrapped
+emulator. Each test removes its stack even when it fails, and the emulator (with
 everything in it) is discarded when the module ends.
 """
 
@@ -9,11 +11,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from local_aws.cdk_cli import CdkCli
+from local_aws import inventory
+from local_aws.cdk_cli import CdkCli, CdkResult
 from local_aws.demo import DEMO_TARGETS, Demo, Report
 from local_aws.server import Emulator
 from tests.integration.conftest import ClientFactory
@@ -64,7 +69,7 @@ def test_gsm_stack_deploys_grades_updates_and_destroys_offline(demo: tuple[Demo,
     assert rft["graderConfig"]["lambdaGrader"]["lambdaArn"] == record.outputs["RewardFunctionArn"]
     assert rft["hyperParameters"]["epochCount"] == 1
     # `cdk diff` showed the one-value change, and deploying it replaced the job.
-    assert record.diff == ["[~] Custom::BedrockRftJob Pipeline/Job: HyperParameters.epochCount 1 -> 2"]
+    assert record.diff == ["[~] Custom::BedrockRftJob Pipeline/RftJob/Job: HyperParameters.epochCount 1 -> 2"]
     second = record.second_job
     assert second["customizationConfig"]["rftConfig"]["hyperParameters"]["epochCount"] == 2
     assert second["jobName"] != first["jobName"]
@@ -105,3 +110,69 @@ def test_a_failing_custom_resource_fails_cdk_deploy_with_its_reason(
         s for s in aws("cloudformation").list_stacks()["StackSummaries"]
         if s["StackName"] == FIXTURE_STACK and s["StackStatus"] != "DELETE_COMPLETE"
     ]  # fmt: skip
+
+
+SIDE_BY_SIDE = ("FinqaRftStack", "PandalmRftStack")
+UPDATE = {"rft:finqa:epochCount": "2"}  # one value of FinqaRftStack; cdk.json has 1
+
+
+def _ok(result: CdkResult) -> CdkResult:
+    assert result.ok, f"cdk {' '.join(result.args)}: {result.failure_reason()}"
+    return result
+
+
+def test_two_stacks_deploy_update_and_destroy_with_the_default_change_set_method(
+    emulator: Emulator, bootstrapped: Path, aws: ClientFactory
+) -> None:
+    cli = CdkCli(endpoint=emulator.endpoint, log_path=bootstrapped / "cdk.log", timeout_s=300)
+    cfn, bedrock = aws("cloudformation"), aws("bedrock")
+    base, update = bootstrapped / "side-by-side.out", bootstrapped / "side-by-side.update.out"
+
+    def deploy(stack: str, assembly: Path) -> CdkResult:
+        # What a user types (no --method): CreateChangeSet + ExecuteChangeSet, named cdk-deploy-change-set.
+        return _ok(cli.run("deploy", stack, "--require-approval", "never", app=str(assembly)))
+
+    def stack(name: str) -> dict[str, Any]:
+        return cfn.describe_stacks(StackName=name)["Stacks"][0]  # type: ignore[no-any-return]
+
+    def outputs(name: str) -> dict[str, str]:
+        return {o["OutputKey"]: o["OutputValue"] for o in stack(name)["Outputs"]}
+
+    def job(name: str) -> dict[str, Any]:
+        return bedrock.get_model_customization_job(jobIdentifier=name)  # type: ignore[no-any-return]
+
+    baseline = inventory.snapshot(aws)
+    try:
+        _ok(cli.synth(SIDE_BY_SIDE[0], output_dir=base))  # the app synthesizes every stack
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            later = pool.submit(cli.synth, SIDE_BY_SIDE[0], output_dir=update, context=UPDATE)
+            for name in SIDE_BY_SIDE:
+                deploy(name, base)
+            _ok(later.result())
+
+        # Each stack was created once, from its own template.
+        assert [stack(name)["StackStatus"] for name in SIDE_BY_SIDE] == ["CREATE_COMPLETE"] * 2
+        first = {name: outputs(name) for name in SIDE_BY_SIDE}
+        for name in SIDE_BY_SIDE:
+            assert first[name]["BucketName"].startswith(name.lower())
+            assert first[name]["JobName"].startswith(name.lower())
+        after_deploy = inventory.snapshot(aws)
+        assert after_deploy["running jobs"] == {first[name]["JobName"] for name in SIDE_BY_SIDE}
+        assert len(after_deploy["buckets"] - baseline["buckets"]) == 2
+        functions = sorted(after_deploy["functions"] - baseline["functions"])
+        assert [f.split("-", 1)[0] for f in functions] == ["FinqaRftStack"] * 4 + ["PandalmRftStack"] * 4
+
+        # An update change set changes one value of one stack: a replacement job; the other is untouched.
+        deploy(SIDE_BY_SIDE[0], update)
+        assert stack(SIDE_BY_SIDE[0])["StackStatus"] == "UPDATE_COMPLETE"
+        new_job = job(outputs(SIDE_BY_SIDE[0])["JobName"])
+        assert new_job["customizationConfig"]["rftConfig"]["hyperParameters"]["epochCount"] == 2
+        assert job(first[SIDE_BY_SIDE[0]]["JobName"])["status"] == "Stopped"
+        assert stack(SIDE_BY_SIDE[1])["StackStatus"] == "CREATE_COMPLETE"
+        assert job(first[SIDE_BY_SIDE[1]]["JobName"])["status"] == "InProgress"
+
+        _ok(cli.run("destroy", *SIDE_BY_SIDE, "--force", app=str(update)))
+        assert inventory.leftovers(baseline, inventory.snapshot(aws)) == {}
+    finally:
+        for name in SIDE_BY_SIDE:
+            cfn.delete_stack(StackName=name)  # no-op when the test got that far

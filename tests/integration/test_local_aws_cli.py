@@ -67,7 +67,7 @@ def test_up_env_down_round_trip(state_dir: Path) -> None:
     assert not daemon.healthy(state.endpoint)
     assert local_aws("status").returncode == 1
     failed_env = local_aws("env")
-    assert failed_env.returncode == 1 and "local_aws up" in failed_env.stderr
+    assert failed_env.returncode == 1 and "make local-up" in failed_env.stderr
 
 
 def test_up_fails_loudly_when_the_port_is_taken(state_dir: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from local_aws import client_env
@@ -120,3 +122,30 @@ def test_the_client_environment_cannot_reach_real_aws() -> None:
         "/h",
     )
     assert "unset AWS_PROFILE" in client_env.export_lines("http://localhost:4566")
+
+
+def test_the_demo_has_a_target_for_every_registered_stack_with_an_update_that_changes_a_value() -> None:
+    from local_aws.demo import DEMO_TARGETS
+    from local_aws.settings import PROJECT_ROOT
+    from tasks import TASKS
+
+    context = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
+    assert sorted(DEMO_TARGETS) == sorted(task.stack_name for task in TASKS)
+    for task in TASKS:
+        target = DEMO_TARGETS[task.stack_name]
+        assert target.samples.is_file()
+        assert target.judge_model == (task.judge.model_id if task.judge else None)
+        configured = (context.get(f"rft:{task.name}") or {}).get("hyperParameters", {})
+        current = configured.get("epochCount", task.hyperparameters["epochCount"])
+        name, value = target.update_parameter
+        assert name == "epochCount" and int(value) != current and 1 <= int(value) <= 50
+    assert DEMO_TARGETS["PandalmRftStack"].judge_model  # the invoke step must say the judge is not served
+
+
+def test_the_demo_names_the_stacks_it_runs_for_an_unknown_one() -> None:
+    from local_aws.demo import run_demo
+
+    lines: list[str] = []
+
+    assert run_demo(stacks=["NoSuchStack"], print_line=lines.append) == 2
+    assert lines == ["error: the demo runs GsmRftStack, FinqaRftStack, PandalmRftStack; got NoSuchStack"]

@@ -1,5 +1,8 @@
+from pathlib import Path
+
 import botocore.session
 import pytest
+from rft_job import hyperparameter_ranges
 from rft_job.hyperparameters import HYPERPARAMETER_SPECS, HyperParameterError, parse_hyperparameters
 
 
@@ -73,3 +76,30 @@ def test_specs_match_the_installed_botocore_model():
             assert spec.minimum == member.metadata["min"], name
         if "max" in member.metadata:
             assert spec.maximum == member.metadata["max"], name
+
+
+def test_synth_and_the_job_function_read_the_same_one_table():
+    """stacks/config.py loads lambda/rft_job/hyperparameter_ranges.py by path: one table, not two copies."""
+    from stacks import config
+
+    assert HYPERPARAMETER_SPECS is hyperparameter_ranges.HYPERPARAMETER_SPECS
+    assert config.RANGES_FILE.resolve() == Path(hyperparameter_ranges.__file__).resolve()
+    as_tuples = {k: (s.kind, s.minimum, s.maximum, s.choices) for k, s in HYPERPARAMETER_SPECS.items()}
+    assert {
+        k: (s.kind, s.minimum, s.maximum, s.choices) for k, s in config.HYPERPARAMETER_SPECS.items()
+    } == as_tuples
+
+
+def test_the_range_table_is_standard_library_only():
+    """It ships in the job function's asset and is loaded by the CDK app: nothing beyond the stdlib."""
+    import ast
+    import sys
+
+    tree = ast.parse(Path(hyperparameter_ranges.__file__).read_text())
+    imported = {
+        (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"}

@@ -27,7 +27,7 @@ def test_names_and_token_are_valid_for_any_prefix(prefix, stack, logical, reques
 
 def test_readable_prefix_is_kept_and_long_prefix_truncated():
     assert job_names("gsmrftstack", "s", "l", "r").job_name.startswith("gsmrftstack-")
-    assert job_names("My_Stack--v2.0", "s", "l", "r").job_name.startswith("My-Stack-v2-0-")
+    assert job_names("My_Stack--v2.0", "s", "l", "r").job_name.startswith("my-stack-v2-0-")
     long = job_names("x" * 100, "s", "l", "r").job_name
     assert len(long) == NAME_MAX and long.startswith("x" * 50 + "-")
     assert job_names("___", "s", "l", "r").job_name.startswith("rft-")

@@ -1,4 +1,4 @@
-"""Every FinQA rule of shared/docs/reward-contract.md, one focused test each (pure scorer)."""
+"""Every FinQA rule of docs/reward-contract.md, one focused test each (pure scorer)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from finqa_reward.answers import BOXED, MARKER, final_answer, marked_answers, read_answer
 from finqa_reward.scoring import (
-    BAD_REFERENCE,
     asks_for_percentage,
     gold_answer,
     prompt_question,
@@ -18,7 +17,8 @@ from finqa_reward.scoring import (
 )
 from rft_reward import Sample
 from rft_reward.numbers import NumberReading
-from rft_reward.references import finite_number, reference_field
+from rft_reward.references import BAD_REFERENCE, reference_field
+from rft_reward.values import finite_number
 
 RATIO = {"answer": 0.0937, "question": "what was the growth rate of net revenues from 2009 to 2010?"}
 PERCENT_QUESTION = {"answer": 0.0937, "question": "what was the percentage change in net revenues?"}

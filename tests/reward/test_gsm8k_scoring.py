@@ -1,4 +1,4 @@
-"""Every GSM8K rule of shared/docs/reward-contract.md, one focused test each."""
+"""Every GSM8K rule of docs/reward-contract.md, one focused test each."""
 
 from __future__ import annotations
 

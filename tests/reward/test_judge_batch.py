@@ -10,13 +10,13 @@ from rft_reward.judge import (
     UNTRUSTED_DATA_RULE,
     JudgeOutcome,
     JudgeRequest,
-    JudgeSettings,
     Prepared,
     fence,
-    judge_batch,
     make_judge_handler,
     make_rlaif_handler,
 )
+from rft_reward.judge.batch import judge_batch
+from rft_reward.judge.client import JudgeSettings
 
 from .converse_server import Call, Reply, converse_reply, error_reply, judge_server, no_aws  # noqa: F401
 from .helpers import FakeLambdaContext, metric

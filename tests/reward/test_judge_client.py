@@ -1,4 +1,4 @@
-"""The judge client (rft_reward.judge_client) against a loopback Converse server.
+"""The judge client (rft_reward.judge.client) against a loopback Converse server.
 
 The real boto3 client talks HTTP to 127.0.0.1, so retries, error parsing and the connection
 pool are botocore's own. Concurrency is proven by counting requests in flight in the server,
@@ -11,7 +11,8 @@ import time
 from typing import Any
 
 import pytest
-from rft_reward.judge import (
+from rft_reward.environment import deadline_from_context
+from rft_reward.judge.client import (
     ERR_BAD_RESPONSE,
     ERR_CLIENT,
     ERR_CONNECTION,
@@ -22,7 +23,6 @@ from rft_reward.judge import (
     JudgeRequest,
     JudgeSettings,
     bedrock_runtime_client,
-    deadline_from_context,
 )
 
 from .converse_server import (

@@ -1,4 +1,4 @@
-"""Reading a judge's JSON verdict and fencing untrusted text (rft_reward.judge_text)."""
+"""Reading a judge's JSON verdict and fencing untrusted text (rft_reward.judge.text)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 from rft_reward.judge import UNTRUSTED_DATA_RULE, VerdictError, fence, parse_json_verdict
-from rft_reward.judge_text import response_text
+from rft_reward.judge.text import response_text
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pandalm_reward.handler import lambda_handler
 from rft_reward import RewardHandler
-from rft_reward.judge import JudgeSettings, bedrock_runtime_client
+from rft_reward.judge.client import JudgeSettings, bedrock_runtime_client
 
 from .converse_server import (
     Call,

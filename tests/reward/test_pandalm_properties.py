@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pandalm_reward.handler import lambda_handler
 from pandalm_reward.verdict import TIE, read_answer
@@ -90,8 +90,29 @@ def judge_env() -> Iterator[None]:
         assert server.calls, "the fuzz never reached the judge; make the strategies produce judged answers"
 
 
+# Always one judged sample, whatever the fuzz draws: the module's judge must be reached every run.
+JUDGED_EVENT = [
+    {
+        "id": "judged",
+        "messages": [
+            {"role": "user", "content": "Which is better?"},
+            {"role": "assistant", "content": "JUDGMENT: Response 1\nREASONING: A is right."},
+        ],
+        "reference_answer": {
+            "label": 1,
+            "instruction": "Pick one.",
+            "input": "",
+            "response1": "A",
+            "response2": "B",
+            "swapped": False,
+        },
+    }
+]
+
+
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(events)
+@example(JUDGED_EVENT)
 def test_pandalm_handler_honours_the_contract_for_any_event(judge_env: None, event: Any) -> None:
     results = lambda_handler(event, None)
     assert_contract(event, results)

@@ -1,4 +1,4 @@
-"""The reward Lambda contract (shared/docs/reward-contract.md), through the real handlers."""
+"""The reward Lambda contract (docs/reward-contract.md), through the real handlers."""
 
 from __future__ import annotations
 
@@ -318,10 +318,10 @@ def test_factory_rejects_ambiguous_construction() -> None:
 def test_an_internal_error_still_answers_every_sample(monkeypatch: pytest.MonkeyPatch) -> None:
     import rft_reward.handler as handler_module
 
-    def broken(raw: Any) -> Score:
+    def broken(sample_id: Any, raw: Any) -> Any:
         raise RuntimeError("bug in the package")
 
-    monkeypatch.setattr(handler_module, "check_score", broken)
+    monkeypatch.setattr(handler_module, "checked_result", broken)
     handler = make_handler(lambda text, ref, sample: 1.0, task="test-internal")
     results = handler([make_sample(sample_id="a"), "junk"], None)
     assert [(r["id"], r["aggregate_reward_score"]) for r in results] == [("a", 0.0), (None, 0.0)]

@@ -1,40 +1,48 @@
 """`rft new-task` in pieces: input checks, rendering, registrations, and all-or-nothing writing.
 
-Everything here runs against a small fake repository in tmp_path (the three files a scaffold edits),
-never against this one. The end-to-end run on a full copy is test_scaffold_e2e.py.
+Everything here runs against a small fake repository in tmp_path, built from the pristine registry
+below, never from this repository's files: a user's own tasks (which change tasks/registry.py) cannot
+change what these tests see. The end-to-end run on a full copy is test_scaffold_e2e.py.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from data_prep.converters.jsonl_task import PromptReferenceConverter, render_messages
+from data_prep.dedup import prompt_key
 from data_prep.errors import RowError
 from data_prep.rows import RawRow
-from data_prep.tasks.jsonl_task import PromptReferenceConverter, render_messages
 from rft import new_task as scaffolding
 from rft.cli import app
 from rft.errors import UserError
 from rft.templates import example_data, registrations, render
-from stacks.task_spec import JudgeSpec, TaskSpec
-from stacks.tasks import SAMPLE_HYPERPARAMETERS
+from tasks.spec import TaskSpec
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-EDITED = ("stacks/tasks.py", "data_prep/tasks/__init__.py", "cdk.json")
+REGISTRY = Path("tasks/registry.py")
+# The registry as shipped: what a scaffold reads (task modules, the registry tuple, cdk.json's context).
+PRISTINE = {
+    "tasks/registry.py": '"""Registered tasks."""\n\nMODULES: tuple[str, ...] = (\n    "gsm8k",\n    "finqa",\n'
+    '    "pandalm",\n)\n',
+    "tasks/gsm8k.py": 'TASK = TaskSpec(name="gsm8k", stack_name="GsmRftStack", converter="c:C", reward_package="r")\n',
+    "tasks/finqa.py": 'TASK = TaskSpec(name="finqa", stack_name="FinqaRftStack", converter="c:C", reward_package="r")\n',
+    "tasks/pandalm.py": 'TASK = TaskSpec(name="pandalm", stack_name="PandalmRftStack", converter="c:C", reward_package="r")\n',
+    "cdk.json": json.dumps({"app": "python app.py", "context": {"rft:region": "us-east-1"}}, indent=2) + "\n",
+}
 
 
 @pytest.fixture
 def fake_root(tmp_path: Path) -> Path:
-    """The files a scaffold reads and edits, copied from this repository."""
+    """A repository holding just the pristine registry."""
     root = tmp_path / "repo"
-    for name in EDITED:
+    for name, text in PRISTINE.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO_ROOT / name, root / name)
+        (root / name).write_text(text, encoding="utf-8")
     return root
 
 
@@ -56,16 +64,44 @@ def test_invalid_names_are_refused_with_the_rule(fake_root: Path, name: str) -> 
         scaffolding.plan(scaffolding.NewTaskRequest(name, "rlvr"), fake_root)
 
 
-@pytest.mark.parametrize("name", ["rft", "tasks", "jsonl_task", "class", "my_reward"])
+@pytest.mark.parametrize(
+    "name",
+    # project packages, modules a task's files would replace, keywords, soft keywords, and the names whose
+    # class name (None, True, False) is a constant
+    [
+        *("rft", "stacks", "data_prep", "tasks", "tests", "rft_reward", "jsonl_task", "spec", "registry"),
+        *("class", "match", "case", "none", "true", "false"),
+    ],
+)
 def test_reserved_names_are_refused(fake_root: Path, name: str) -> None:
-    with pytest.raises(UserError, match="reserved"):
+    with pytest.raises(UserError, match=r"^task name .* is reserved \(a Python or project name\)"):
         scaffolding.plan(scaffolding.NewTaskRequest(name, "rlvr"), fake_root)
+
+
+def test_a_reward_suffix_is_refused(fake_root: Path) -> None:
+    with pytest.raises(UserError, match="must not end in '_reward'"):
+        scaffolding.plan(scaffolding.NewTaskRequest("my_reward", "rlvr"), fake_root)
+
+
+@pytest.mark.parametrize("name", ["json", "typing", "os", "test", "boto3", "aws_cdk", "datasets", "pytest"])
+def test_names_that_would_shadow_a_module_are_refused(fake_root: Path, name: str) -> None:
+    with pytest.raises(UserError, match=rf"^task name '{name}' would shadow the Python module '{name}'"):
+        scaffolding.plan(scaffolding.NewTaskRequest(name, "rlvr"), fake_root)
+
+
+def test_a_name_whose_reward_package_is_taken_is_refused(
+    fake_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "mine_reward.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(UserError, match="would shadow the Python module 'mine_reward'"):
+        scaffolding.plan(scaffolding.NewTaskRequest("mine", "rlvr"), fake_root)
 
 
 @pytest.mark.parametrize(
     ("request_", "message"),
     [
-        (scaffolding.NewTaskRequest("gsm8k", "rlvr"), "already exists in stacks/tasks.py"),
+        (scaffolding.NewTaskRequest("gsm8k", "rlvr"), "task 'gsm8k' already exists in tasks/gsm8k.py"),
         (
             scaffolding.NewTaskRequest("other", "rlvr", stack_name="GsmRftStack"),
             "already used by another task",
@@ -78,7 +114,10 @@ def test_reserved_names_are_refused(fake_root: Path, name: str) -> None:
             "not a Bedrock model id",
         ),
         (scaffolding.NewTaskRequest("other", "rlvr", description="two\nlines"), "one printable line"),
-        (scaffolding.NewTaskRequest("sample_hyperparameters", "rlvr"), "already a name in stacks/tasks.py"),
+        (
+            scaffolding.NewTaskRequest("prompt_reference_converter", "rlvr"),
+            "the converter base class's name",
+        ),
     ],
 )
 def test_conflicts_and_bad_options_are_refused(
@@ -99,22 +138,35 @@ def test_an_existing_cdk_json_block_is_not_overwritten(fake_root: Path) -> None:
     document = json.loads(cdk_json.read_text())
     document["context"]["rft:mine"] = {}
     cdk_json.write_text(json.dumps(document))
-    with pytest.raises(UserError, match="already has a `rft:mine` block"):
+    with pytest.raises(UserError, match="already has a `rft:mine` block, which would override"):
         scaffolding.plan(scaffolding.NewTaskRequest("mine", "rlvr"), fake_root)
 
 
-@pytest.mark.parametrize("marker", [registrations.SPEC_MARKER, registrations.TASKS_MARKER])
-def test_a_missing_marker_names_the_file_and_the_fix(fake_root: Path, marker: str) -> None:
-    tasks_py = fake_root / "stacks" / "tasks.py"
-    tasks_py.write_text(tasks_py.read_text().replace(marker, "# gone"))
+def test_a_registered_name_without_its_module_is_still_taken(fake_root: Path) -> None:
+    registry = fake_root / REGISTRY
+    registry.write_text(registry.read_text().replace('"pandalm",', '"pandalm",\n    "orphan",'))
+    with pytest.raises(UserError, match=r"task 'orphan' already exists in tasks/registry\.py"):
+        scaffolding.plan(scaffolding.NewTaskRequest("orphan", "rlvr"), fake_root)
+
+
+@pytest.mark.parametrize(
+    ("registry", "message"),
+    [
+        ('MODULES = ("gsm8k", "finqa")\n', r"must keep MODULES one name per line with `\)` on its own line"),
+        ('NAMES = (\n    "gsm8k",\n)\n', "must define MODULES as a tuple of module names"),
+        ("MODULES = (\n    GSM8K,\n)\n", "must define MODULES as a tuple of module names"),
+    ],
+)
+def test_a_reshaped_registry_names_the_file_and_the_fix(fake_root: Path, registry: str, message: str) -> None:
+    (fake_root / REGISTRY).write_text(registry)
     with pytest.raises(
-        UserError, match=r"^stacks/tasks\.py must contain the line .* \(git checkout -- <file>\)"
+        UserError, match=rf"^tasks/registry\.py {message}.*git checkout -- tasks/registry\.py"
     ):
         scaffolding.plan(scaffolding.NewTaskRequest("mine", "rlvr"), fake_root)
 
 
 def test_outside_the_repository_it_says_so(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="run rft new-task inside the bedrock-rft repository"):
+    with pytest.raises(UserError, match=r"^tasks/registry\.py not found in .*; run rft new-task inside the"):
         scaffolding.plan(scaffolding.NewTaskRequest("mine", "rlvr"), tmp_path)
 
 
@@ -200,36 +252,37 @@ def test_render_fills_placeholders_and_keeps_other_braces() -> None:
         render("{{nmae}}", {"name": "x"})
 
 
-def test_spec_source_declares_the_task_spec_the_stack_is_built_from() -> None:
+def test_the_spec_module_declares_the_task_and_names_its_parts() -> None:
     data = {"source": "bundled", "seed": 13, "validationSize": 100}
-    namespace: dict[str, Any] = {
-        "TaskSpec": TaskSpec,
-        "JudgeSpec": JudgeSpec,
-        "SAMPLE_HYPERPARAMETERS": SAMPLE_HYPERPARAMETERS,
-    }
     for kind in ("rlvr", "rlaif"):
-        source = registrations.spec_source(
-            "MINE", "mine", "MineRftStack", 'a "quoted" task', kind, 768, data, "m.x"
+        source = registrations.spec_module(
+            name="mine",
+            class_name="Mine",
+            stack_name="MineRftStack",
+            description='a "quoted" task',
+            kind=kind,
+            max_tokens=768,
+            data=data,
+            judge_model="m.x",
         )
-        exec(source, namespace)
-        spec = namespace["MINE"]
+        namespace: dict[str, Any] = {}
+        exec(compile(source, "tasks/mine.py", "exec"), namespace)
+        spec = namespace["TASK"]
+        assert isinstance(spec, TaskSpec)
         assert (spec.name, spec.stack_name, spec.kind, spec.description) == (
             "mine",
             "MineRftStack",
             kind,
             'a "quoted" task',
         )
+        assert (spec.converter, spec.reward_package) == ("data_prep.converters.mine:Mine", "mine_reward")
+        assert spec.reward_handler == "mine_reward.handler.lambda_handler" and spec.rehearsal is None
         assert spec.hyperparameters["maxPromptLength"] == 768 and dict(spec.data) == data
-        assert spec.reward_handler == "mine_reward.handler.lambda_handler"
         if kind == "rlaif":
-            assert (
-                spec.judge is not None
-                and spec.judge.model_id == "m.x"
-                and spec.hyperparameters["batchSize"] == 16
-            )
-            assert spec.reward_reserved_concurrency == 10
+            assert spec.judge is not None and spec.judge.model_id == "m.x"
+            assert spec.hyperparameters["batchSize"] == 16 and spec.reward_reserved_concurrency == 10
         else:
-            assert spec.judge is None
+            assert spec.judge is None and "JudgeSpec" not in source
 
 
 def test_import_block_follows_isort_natural_order() -> None:
@@ -245,35 +298,34 @@ def test_import_block_follows_isort_natural_order() -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    ("name", "after"),
-    [
-        ("aardvark", "from data_prep.registry import register"),
-        ("gsm9", "from data_prep.tasks.gsm8k import Gsm8k"),
-        ("zebra", "from data_prep.tasks.pandalm import Pandalm"),
-    ],
-)
-def test_the_converter_import_lands_in_isort_order(name: str, after: str) -> None:
-    init = REPO_ROOT / "data_prep" / "tasks" / "__init__.py"
-    text = registrations.register_converter(init.read_text(), name, "Mine", init)
-    lines = text.splitlines()
-    assert lines[lines.index(after) + 1] == f"from data_prep.tasks.{name} import Mine"
-    assert lines[lines.index(registrations.REGISTER_MARKER) - 1] == "register(Mine())"
+@pytest.mark.parametrize("name", ["aardvark", "gsm9", "zebra"])
+def test_registering_appends_one_line_whatever_the_name(name: str) -> None:
+    pristine = PRISTINE["tasks/registry.py"]
+    text = registrations.register_task(pristine, name, REGISTRY)
+    assert text == pristine.replace('    "pandalm",\n)', f'    "pandalm",\n    "{name}",\n)')
+    assert registrations.registered_modules(text, REGISTRY) == ["gsm8k", "finqa", "pandalm", name]
 
 
-def test_the_context_block_goes_after_the_last_task_block_and_nothing_else_changes() -> None:
-    original = (REPO_ROOT / "cdk.json").read_text()
-    updated = json.loads(registrations.add_context_block(original, "mine", {"data": {}}, Path("cdk.json")))
-    keys = list(updated["context"])
-    task_keys = [k for k in keys if k.startswith("rft:") and isinstance(updated["context"][k], dict)]
-    assert task_keys[-1] == "rft:mine" and keys.index("rft:mine") == keys.index(task_keys[-2]) + 1
-    del updated["context"]["rft:mine"]
-    assert json.dumps(updated, indent=2) + "\n" == original
+def test_a_last_entry_without_its_comma_gets_one() -> None:
+    """Otherwise Python would join the two strings into one module name."""
+    text = registrations.register_task(
+        'MODULES = (\n    "gsm8k",\n    "finqa"  # note\n)\n', "mine", REGISTRY
+    )
+    assert text == 'MODULES = (\n    "gsm8k",\n    "finqa",  # note\n    "mine",\n)\n'
+    assert registrations.registered_modules(text, REGISTRY) == ["gsm8k", "finqa", "mine"]
 
 
-def test_a_broken_cdk_json_is_reported() -> None:
-    with pytest.raises(UserError, match=r"cdk\.json is not valid JSON"):
-        registrations.add_context_block("{", "mine", {}, Path("cdk.json"))
+def test_the_plan_edits_only_the_registry_and_never_cdk_json(fake_root: Path) -> None:
+    scaffold = scaffolding.plan(scaffolding.NewTaskRequest("mine", "rlaif"), fake_root)
+    assert list(scaffold.edits) == [fake_root / REGISTRY]
+    assert fake_root / "cdk.json" not in scaffold.new_files
+    assert fake_root / "tasks" / "mine.py" in scaffold.new_files
+    assert scaffold.edits[fake_root / REGISTRY].endswith('    "pandalm",\n    "mine",\n)\n')
+
+
+def test_without_cdk_json_the_scaffold_still_plans(fake_root: Path) -> None:
+    (fake_root / "cdk.json").unlink()
+    assert scaffolding.plan(scaffolding.NewTaskRequest("mine", "rlvr"), fake_root).name == "mine"
 
 
 # -- the generic converter --------------------------------------------------------------------------------
@@ -315,9 +367,12 @@ def test_rows_the_converter_cannot_use_raise_row_error(data: Any) -> None:
     assert "prompt" in raised.value.fix and "reference" in raised.value.fix
 
 
-def test_leak_key_normalises_the_prompt() -> None:
-    row = RawRow({"prompt": "  What   is\nIt? "}, "train", 0, "f:1")
-    assert Mine().leak_key(row) == "what is it?"
+def test_prompts_differing_in_whitespace_or_case_are_one_prompt() -> None:
+    a, b = (
+        Mine().to_records(RawRow({"prompt": prompt, "reference": "r"}, "train", 0, "f:1"), "train")[0]
+        for prompt in ("  What   is\nIt? ", "what is it?")
+    )
+    assert prompt_key(a) == prompt_key(b)  # so data_prep keeps only one of them (data_prep/dedup.py)
 
 
 # -- the example data ---------------------------------------------------------------------------------
@@ -371,9 +426,7 @@ def test_a_failed_check_rolls_everything_back(fake_root: Path) -> None:
         scaffolding.new_task(scaffolding.NewTaskRequest("mine", "rlvr"), fake_root)
     assert snapshot(fake_root) == before
     assert sorted(p.relative_to(fake_root).as_posix() for p in fake_root.rglob("*") if p.is_dir()) == [
-        "data_prep",
-        "data_prep/tasks",
-        "stacks",
+        "tasks"
     ]
 
 
@@ -393,7 +446,7 @@ def test_the_cli_prints_one_error_line_and_no_traceback(
     result = CliRunner().invoke(app, ["new-task", "gsm8k", "--kind", "rlvr"])
     assert result.exit_code == 1
     assert (
-        result.output.strip() == "error: task 'gsm8k' already exists in stacks/tasks.py; choose another name"
+        result.output.strip() == "error: task 'gsm8k' already exists in tasks/gsm8k.py; choose another name"
     )
     assert "Traceback" not in result.output
 
@@ -425,7 +478,8 @@ def test_the_invoke_batch_is_what_bedrock_sends() -> None:
 @pytest.mark.parametrize(
     ("file", "content", "message"),
     [
-        ("stacks/tasks.py", "TASKS = (\n", r"tasks\.py does not parse"),
+        ("tasks/registry.py", "MODULES = (\n", r"tasks/registry\.py does not parse"),
+        ("tasks/gsm8k.py", "TASK = TaskSpec(\n", r"tasks/gsm8k\.py does not parse"),
         ("cdk.json", "{not json", r"cdk\.json is not a valid CDK settings file"),
     ],
 )

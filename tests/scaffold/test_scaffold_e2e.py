@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -28,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 RLVR, RLAIF, FROM_JSONL = "demo_math", "brand_voice", "support_qa"
 NAMES = (RLVR, RLAIF, FROM_JSONL)
-WATCHED = ("stacks/tasks.py", "data_prep/tasks/__init__.py", "cdk.json")
+WATCHED = ("tasks/registry.py", "cdk.json")
 
 
 def fingerprint(root: Path) -> dict[str, str]:
@@ -36,8 +35,9 @@ def fingerprint(root: Path) -> dict[str, str]:
     state = {name: hashlib.sha256((root / name).read_bytes()).hexdigest() for name in WATCHED}
     for name in NAMES:
         paths = (
+            f"tasks/{name}.py",
             f"lambda/{name}_reward",
-            f"data_prep/tasks/{name}.py",
+            f"data_prep/converters/{name}.py",
             f"data_prep/samples/{name}",
             f"tests/tasks/test_{name}_reward.py",
         )
@@ -77,6 +77,7 @@ def user_rows(count: int = 210) -> list[dict[str, object]]:
 def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
     before = fingerprint(REPO_ROOT)
     repo = copy_repo(tmp_path_factory.mktemp("scaffold") / "repo")
+    (repo.parent / "cdk.json.before").write_bytes((repo / "cdk.json").read_bytes())
     rows_file = repo.parent / "tickets.jsonl"
     rows_file.write_text(example_data.to_jsonl(user_rows()), encoding="utf-8")
     commands = {
@@ -100,7 +101,8 @@ def test_the_scaffold_reports_what_it_made_and_what_to_run_next(
     output = outputs[RLVR]
     assert output.startswith("Created task demo_math (RLVR, checked in code), stack DemoMathRftStack:")
     for path in (
-        "data_prep/tasks/demo_math.py",
+        "tasks/demo_math.py",
+        "data_prep/converters/demo_math.py",
         "data_prep/samples/demo_math/train.jsonl",
         "lambda/demo_math_reward/scoring.py",
         "lambda/demo_math_reward/handler.py",
@@ -114,14 +116,19 @@ def test_the_scaffold_reports_what_it_made_and_what_to_run_next(
     assert "Checked: data_prep support_qa -> 110 training + 100 validation records" in outputs[FROM_JSONL]
 
 
-def test_the_registrations_are_in_place(scaffolded: tuple[Path, dict[str, str]]) -> None:
+def test_each_task_is_one_module_and_one_registry_line(scaffolded: tuple[Path, dict[str, str]]) -> None:
     repo, _ = scaffolded
-    tasks_py = (repo / "stacks" / "tasks.py").read_text()
-    assert re.search(r"\n    DEMO_MATH,\n    BRAND_VOICE,\n    SUPPORT_QA,\n    # rft new-task", tasks_py)
-    context = json.loads((repo / "cdk.json").read_text())["context"]
-    assert context["rft:brand_voice"]["judgeModelId"] == "us.amazon.nova-pro-v1:0"
-    assert context["rft:demo_math"]["hyperParameters"]["maxPromptLength"] == 512
-    assert list(context).index("rft:support_qa") < list(context).index("@aws-cdk/aws-iam:minimizePolicies")
+    registry = (repo / "tasks" / "registry.py").read_text()
+    assert registry.endswith('\n    "demo_math",\n    "brand_voice",\n    "support_qa",\n)\n')
+    assert (repo / "cdk.json").read_bytes() == (repo.parent / "cdk.json.before").read_bytes()
+    listed = run(repo, "-m", "tasks", "names")
+    assert listed.returncode == 0 and listed.stdout.split()[-3:] == list(NAMES)
+    stacks = run(repo, "-m", "tasks", "stacks").stdout.split()
+    assert stacks[-3:] == ["DemoMathRftStack", "BrandVoiceRftStack", "SupportQaStack"]
+    spec = (repo / "tasks" / "brand_voice.py").read_text()
+    assert 'judge=JudgeSpec(model_id="us.amazon.nova-pro-v1:0")' in spec
+    assert 'converter="data_prep.converters.brand_voice:BrandVoice"' in spec
+    assert '"maxPromptLength": 512' in (repo / "tasks" / "demo_math.py").read_text()
     copied = (repo / "data_prep" / "samples" / FROM_JSONL / "train.jsonl").read_text().splitlines()
     assert [json.loads(line) for line in copied] == user_rows()
 
@@ -129,8 +136,8 @@ def test_the_registrations_are_in_place(scaffolded: tuple[Path, dict[str, str]])
 def test_generated_and_edited_files_pass_ruff(scaffolded: tuple[Path, dict[str, str]]) -> None:
     repo, _ = scaffolded
     ruff = Path(sys.executable).with_name("ruff")
-    targets = [*WATCHED[:2], "tests/tasks", *(f"lambda/{n}_reward" for n in NAMES)]
-    targets += [f"data_prep/tasks/{n}.py" for n in NAMES]
+    targets = ["tasks", "tests/tasks", *(f"lambda/{n}_reward" for n in NAMES)]
+    targets += [f"data_prep/converters/{n}.py" for n in NAMES]
     for command in (["check"], ["format", "--check"]):
         result = subprocess.run(
             [str(ruff), *command, *targets], cwd=repo, capture_output=True, text=True, timeout=60, check=False
@@ -206,7 +213,7 @@ def test_a_second_scaffold_of_the_same_name_changes_nothing(scaffolded: tuple[Pa
     assert result.returncode == 1
     assert (
         result.stderr.strip()
-        == "error: task 'demo_math' already exists in stacks/tasks.py; choose another name"
+        == "error: task 'demo_math' already exists in tasks/demo_math.py; choose another name"
     )
     assert fingerprint(repo) == before
 
@@ -227,3 +234,13 @@ def test_the_invoke_batch_is_answered_by_the_generated_handler(
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout.strip().splitlines()[-1])
     assert answer == {"problems": [], "scores": [1.0, 0.0, 0.0, 1.0, 0.0, 0.0]}
+
+
+def test_the_scaffolds_own_tests_still_pass_with_the_new_tasks(
+    scaffolded: tuple[Path, dict[str, str]],
+) -> None:
+    """They read a pristine fixture, not the registry the scaffold just changed (a user's `make test`)."""
+    repo, _ = scaffolded
+    result = run(repo, "-m", "pytest", "-p", "no:cacheprovider", "tests/scaffold/test_new_task.py")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and " failed" not in result.stdout

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from stacks.tasks import TASKS
+from tasks import TASKS
 from tests.stacks.synth import synth_task
 
 

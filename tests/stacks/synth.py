@@ -10,7 +10,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.rft_stack import RftStack, build_task_stack
-from stacks.task_spec import TaskSpec
+from tasks.spec import TaskSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

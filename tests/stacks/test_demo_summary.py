@@ -7,8 +7,10 @@ import json
 import pytest
 
 from rft.summary import REPO_ROOT, summarize
-from stacks.tasks import FINQA, PANDALM
+from tasks import task_by_name
 from tests.stacks.synth import synth_task
+
+FINQA, PANDALM = task_by_name("finqa"), task_by_name("pandalm")
 
 
 @pytest.mark.parametrize("task", [FINQA, PANDALM], ids=lambda t: t.name)

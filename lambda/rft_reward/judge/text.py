@@ -14,10 +14,11 @@ Pure functions, no AWS: a task's judge prompt and its tests use them directly.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Callable
 from typing import Any
+
+from rft_reward.values import finite_number, is_empty
 
 #: Sentence for a judge's system prompt; pairs with `fence`.
 UNTRUSTED_DATA_RULE = (
@@ -43,7 +44,7 @@ def parse_json_verdict(text: str, key: str = "score") -> tuple[float, str]:
     JSON object that has `key` wins). A score outside [0, 1] is clamped; a missing, boolean,
     non-numeric or non-finite score raises VerdictError, as does an answer with no such object.
     """
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or is_empty(text):
         raise VerdictError("empty answer")
     text = text[:_MAX_VERDICT_CHARS]
     candidates = [m.group(1) for m in _FENCED_BLOCK.finditer(text)] + [text]
@@ -63,18 +64,14 @@ def parse_json_verdict(text: str, key: str = "score") -> tuple[float, str]:
 
 def clamp_score(value: Any) -> float:
     """A score in [0, 1] from a number or numeric string; VerdictError for anything else (NaN, bool, text)."""
-    if isinstance(value, bool):
-        raise VerdictError("score is a boolean")
     if isinstance(value, str):
         try:
             value = float(value.strip())
         except ValueError:
             raise VerdictError("score is not a number") from None
-    if not isinstance(value, (int, float)):
-        raise VerdictError("score is not a number")
-    number = float(value)
-    if not math.isfinite(number):
-        raise VerdictError("score is not finite")
+    number = finite_number(value)
+    if number is None:
+        raise VerdictError("score is not a finite number")
     return min(1.0, max(0.0, number))
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rft_reward.values import is_empty
+
 GENERATED_ROLES = frozenset({"assistant", "nova_assistant"})
 
 # SampleError reasons; each becomes a per-sample metric set to 1.
@@ -31,7 +33,7 @@ class SampleError(ValueError):
         self.detail = detail
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Sample:
     """The parts of one input sample a scorer needs.
 
@@ -45,16 +47,29 @@ class Sample:
     prompt_messages: list[dict[str, Any]] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
 
+    def __init__(
+        self,
+        id: Any,
+        response_text: str,
+        reference: Any,
+        prompt_messages: list[dict[str, Any]] | None = None,
+        raw: dict[str, Any] | None = None,
+    ) -> None:
+        # One Sample per input sample: the slots are set directly, which costs half of the
+        # generated frozen __init__'s object.__setattr__ calls.
+        _set_id(self, id)
+        _set_response_text(self, response_text)
+        _set_reference(self, reference)
+        _set_prompt_messages(self, [] if prompt_messages is None else prompt_messages)
+        _set_raw(self, {} if raw is None else raw)
 
-def is_empty(value: Any) -> bool:
-    """None, a blank string or an empty container carries no reference."""
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    if isinstance(value, (dict, list, tuple)):
-        return not value
-    return False
+
+_set_id = Sample.id.__set__
+_set_response_text = Sample.response_text.__set__
+_set_reference = Sample.reference.__set__
+_set_prompt_messages = Sample.prompt_messages.__set__
+_set_raw = Sample.raw.__set__
+_new_sample = object.__new__
 
 
 def find_reference(obj: dict[str, Any]) -> Any:
@@ -64,12 +79,13 @@ def find_reference(obj: dict[str, Any]) -> Any:
     stops a whole job from silently scoring 0 because of where a converter put it.
     """
     top = obj.get("reference_answer")
-    if not is_empty(top):
+    if top is not None and not is_empty(top):
         return top
     metadata = obj.get("metadata")
     if isinstance(metadata, dict):
         nested = metadata.get("reference_answer")
-        if not is_empty(nested):
+        # A non-empty object is the common case: no call for it (is_empty would say the same).
+        if (type(nested) is dict and nested) or not is_empty(nested):
             return nested
     return None
 
@@ -114,15 +130,21 @@ def parse_sample(obj: Any, *, require_reference: bool = True) -> Sample:
     role = last.get("role") if isinstance(last, dict) else None
     if not isinstance(role, str) or role not in GENERATED_ROLES:
         raise SampleError(MISSING_RESPONSE, "the last message is not an assistant turn")
-    response_text = content_text(last.get("content"))
+    content = last.get("content")
+    response_text = content if isinstance(content, str) else content_text(content)
     reference = find_reference(obj)
     if reference is None and require_reference:
         raise SampleError(MISSING_REFERENCE, "no reference_answer at the top level or in metadata")
-    prompt_messages = [m for m in messages[:-1] if isinstance(m, dict)]
-    return Sample(
-        id=obj.get("id"),
-        response_text=response_text,
-        reference=reference,
-        prompt_messages=prompt_messages,
-        raw=obj,
-    )
+    prompt_messages = messages[:-1]
+    for message in prompt_messages:  # a plain loop: most prompts are all objects, kept as they are
+        if not isinstance(message, dict):
+            prompt_messages = [m for m in prompt_messages if isinstance(m, dict)]
+            break
+    # Sample.__init__'s work without its call and defaults: this runs once per sample.
+    sample = _new_sample(Sample)
+    _set_id(sample, obj.get("id"))
+    _set_response_text(sample, response_text)
+    _set_reference(sample, reference)
+    _set_prompt_messages(sample, prompt_messages)
+    _set_raw(sample, obj)
+    return sample

@@ -12,16 +12,19 @@ A row is `{"prompt": str, "reference": <any JSON>, "system": str (optional)}`; o
 ignored. The record sent to Bedrock is an optional system turn (the row's own `system`, else the
 class's `system_prompt`), one user turn (`prompt_template` with `{prompt}` replaced by the row's
 prompt) and `reference_answer` = the row's `reference`, unchanged, so what a row says is exactly
-what the reward's `score(response_text, reference, sample)` receives.
+what the reward's `score(response_text, reference, sample)` receives. Rows whose user turns
+are equal once whitespace is collapsed and case folded are one prompt, kept once (in test if it
+is there): see `data_prep/dedup.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from data_prep.converter import Converter
 from data_prep.errors import RowError
+from data_prep.options import PrepOptions
 from data_prep.rows import RawRow
 
 PROMPT = "prompt"
@@ -76,16 +79,11 @@ class PromptReferenceConverter(Converter):
     #: The user turn; `{prompt}` is replaced by the row's prompt (say here how to format the answer).
     prompt_template: ClassVar[str] = PROMPT_PLACEHOLDER
 
-    def leak_key(self, row: RawRow) -> Hashable | None:
-        """A prompt that is also in your test split is dropped from train and validation."""
-        prompt = row.data.get(PROMPT)
-        return " ".join(prompt.split()).lower() if isinstance(prompt, str) else None
-
     def messages(self, data: Mapping[str, Any]) -> list[dict[str, str]]:
         system = data.get(SYSTEM) if isinstance(data.get(SYSTEM), str) else self.system_prompt
         return render_messages(data[PROMPT], system=system, prompt_template=self.prompt_template)
 
-    def to_records(self, row: RawRow, split: str) -> list[dict[str, Any]]:
+    def to_records(self, row: RawRow, split: str, options: PrepOptions | None = None) -> list[dict[str, Any]]:
         problem = check_row(row.data)
         if problem is not None:
             raise RowError(problem, ROW_FIX)

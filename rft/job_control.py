@@ -57,7 +57,7 @@ class JobView:
     status: str
     base_model: str
     created: datetime | None
-    ended: datetime | None
+    ended: datetime | None  # the later of endTime and lastModifiedTime, whichever the job has
     hyperparameters: dict[str, Any]
     output_uri: str
     failure_message: str | None
@@ -69,14 +69,27 @@ class JobView:
         return self.status in TERMINAL
 
     def elapsed(self, now: datetime) -> timedelta | None:
+        """creationTime to now while the job runs; to its end once it ended; None when not known.
+
+        An ended job whose recorded end is not after its creation has no usable end (the emulator's
+        moto stamps endTime and lastModifiedTime at creation and never moves them): unknown, not 0.
+        """
         if self.created is None:
             return None
-        end = self.ended if self.terminal and self.ended is not None else now
-        return max(timedelta(0), _aware(end) - _aware(self.created))
+        if not self.terminal:
+            return max(timedelta(0), _aware(now) - _aware(self.created))
+        if self.ended is None or _aware(self.ended) <= _aware(self.created):
+            return None
+        return _aware(self.ended) - _aware(self.created)
 
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _latest(*moments: Any) -> datetime | None:
+    known = [_aware(m) for m in moments if isinstance(m, datetime)]
+    return max(known) if known else None
 
 
 def job_view(job: Mapping[str, Any]) -> JobView:
@@ -88,7 +101,8 @@ def job_view(job: Mapping[str, Any]) -> JobView:
         status=str(job.get("status", "unknown")),
         base_model=str(job.get("baseModelArn", "")),
         created=job.get("creationTime"),
-        ended=job.get("endTime"),
+        # A Stopped job may have no endTime; lastModifiedTime is when it stopped.
+        ended=_latest(job.get("endTime"), job.get("lastModifiedTime")),
         # RFT jobs report typed hyperparameters in rftConfig; other customizations use the string map.
         hyperparameters=dict(rft.get("hyperParameters") or job.get("hyperParameters") or {}),
         output_uri=str(job.get("outputDataConfig", {}).get("s3Uri", "")),
@@ -111,6 +125,15 @@ def format_elapsed(delta: timedelta | None) -> str:
     return f"{hours}h {minutes:02d}m {seconds:02d}s" if hours else f"{minutes}m {seconds:02d}s"
 
 
+def _elapsed_text(view: JobView, now: datetime) -> str:
+    elapsed = view.elapsed(now)
+    if not view.terminal:
+        return f"{format_elapsed(elapsed)} (running)"
+    if elapsed is None and view.created is not None:
+        return "unknown (the job records no end time after its creation time)"
+    return format_elapsed(elapsed)
+
+
 def render_job(view: JobView, now: datetime, footer: str = "") -> Table:
     table = Table(title=f"RFT job {view.name}", title_justify="left", show_header=False)
     table.add_column("field", style="bold")
@@ -119,7 +142,7 @@ def render_job(view: JobView, now: datetime, footer: str = "") -> Table:
     table.add_row("status", f"[{style}]{view.status}[/]")
     if view.stages:
         table.add_row("stages", ", ".join(f"{label} {status}" for label, status in view.stages))
-    table.add_row("elapsed", format_elapsed(view.elapsed(now)) + ("" if view.terminal else " (running)"))
+    table.add_row("elapsed", _elapsed_text(view, now))
     table.add_row("base model", view.base_model or "unknown")
     if view.hyperparameters:
         table.add_row(
@@ -187,11 +210,14 @@ def watch(
     delays: Iterator[float] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> dict[str, Any]:
-    """Poll until the job reaches a terminal state; status changes are printed as they happen."""
+    """Poll until the job reaches a terminal state; status changes are printed as they happen.
+
+    In a terminal a live table shows the job. In a log or CI, where a live table cannot redraw, each
+    poll prints one line (status, elapsed, next check), so a watch that waits minutes is never silent.
+    """
     sleep = sleep or POLL_SLEEP
     delays = delays or backoff_delays(FIRST_POLL_S, POLL_GROWTH, LONGEST_POLL_S)
     job, polls = first, 1
-    # A live table in a terminal; in a log or CI only the status changes and the final table.
     live = (
         Live(render_job(job_view(job), now()), console=console, refresh_per_second=2)
         if console.is_terminal
@@ -200,10 +226,16 @@ def watch(
     with live or contextlib.nullcontext():
         while not job_view(job).terminal:
             delay = next(delays)
+            view = job_view(job)
             if live is not None:
                 next_check = (now() + timedelta(seconds=delay)).strftime("%H:%M:%S")
                 footer = f"poll {polls}; next check at {next_check} (Ctrl-C stops watching, not the job)"
-                live.update(render_job(job_view(job), now(), footer))
+                live.update(render_job(view, now(), footer))
+            else:
+                console.print(
+                    f"{now():%H:%M:%S} {job_name}: {view.status}, elapsed {format_elapsed(view.elapsed(now()))}"
+                    f" (poll {polls}; next check in {delay:g} s)"
+                )
             sleep(delay)
             previous = job_view(job).status
             job = get_job(bedrock, job_name)

@@ -27,6 +27,9 @@ an instruction, let alone a pair, with training or validation; `group_by="pair"`
 with the same instruction, input and pair of responses (in either order). Validation is then
 carved from the rest, by the same groups. An official test split (a directory with `test.jsonl`)
 is kept as is, and training or validation rows in the same group as a test row are dropped.
+Before any of that, duplicate items are dropped (see `data_prep/dedup.py`): rows with the same
+instruction, input and pair of responses, whitespace and case aside and in either order, are one
+item, kept once. A row is never a duplicate of its own swapped copy, so both orders stay together.
 When the source is the PandaLM benchmark test set itself, the held-out split is no longer a clean
 benchmark: its rows come from the same annotation effort and instruction pool as the training rows.
 """
@@ -38,16 +41,18 @@ import math
 import re
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
+from functools import partial
 from typing import Any, ClassVar
 
 from data_prep.converter import Converter
+from data_prep.dedup import normalize
 from data_prep.errors import DataPrepError, RowError
 from data_prep.options import PrepOptions
 from data_prep.progress import Progress
 from data_prep.readers import read_rows
 from data_prep.rows import RawRow
 from data_prep.sources import SAMPLES_DIR, read_local
-from data_prep.splitting import carve, subsample
+from data_prep.splitting import carve
 
 TIE = 0
 LABELS = (1, 2, TIE)
@@ -149,8 +154,11 @@ def row_label(data: Mapping[str, Any]) -> int:
     raise RowError("a PandaLM row has a label (annotator votes or an evaluation result)", ROW_FIX)
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.split()).casefold()
+def _item(row: RawRow) -> tuple[str, str, frozenset[str]]:
+    """(instruction, input, {response1, response2}), normalized: one judging question in either order."""
+    fields = _fields(row.data)
+    responses = frozenset(normalize(as_text(fields.get(key))) for key in ("response1", "response2"))
+    return (normalize(as_text(fields.get("instruction"))), normalize(as_text(fields.get("input"))), responses)
 
 
 def build_prompt(instruction: str, given: str, response1: str, response2: str) -> str:
@@ -188,10 +196,6 @@ class Pandalm(Converter):
         "test_fraction": DEFAULT_TEST_FRACTION,
         "group_by": "prompt",
     }
-    #: This run's choices, bound by check_task_options (defaults until a run starts).
-    swap: bool = True
-    group_by: str = "prompt"
-
     # ---- loading ---------------------------------------------------------------------------
 
     def load_bundled(self, options: PrepOptions) -> dict[str, list[dict[str, Any]]]:
@@ -205,10 +209,9 @@ class Pandalm(Converter):
     # ---- options ---------------------------------------------------------------------------
 
     def check_task_options(self, options: PrepOptions) -> None:
-        """Validate the task options and bind them for this run.
+        """Fail on a bad swap, test_fraction or group_by before any row is read.
 
-        `prepare` calls this once, first thing in every run, and `to_records`, `group_key` and
-        `leak_key` receive no options, so the run's swap and grouping choices are kept here.
+        Only checks: every hook receives the run's options, so nothing is kept on the converter.
         """
         super().check_task_options(options)
         swap = self.task_option(options, "swap")
@@ -229,7 +232,6 @@ class Pandalm(Converter):
             raise DataPrepError(
                 f"pandalm option group_by={group_by!r} is invalid: expected {' or '.join(GROUP_BY)}"
             )
-        self.swap, self.group_by = swap, group_by
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
@@ -257,19 +259,17 @@ class Pandalm(Converter):
 
     # ---- splitting -------------------------------------------------------------------------
 
-    def _key(self, row: RawRow, group_by: str) -> Hashable:
-        fields = _fields(row.data)
-        prompt = (_norm(as_text(fields.get("instruction"))), _norm(as_text(fields.get("input"))))
-        if group_by == "prompt":
-            return prompt
-        pair = frozenset((_norm(as_text(fields.get("response1"))), _norm(as_text(fields.get("response2")))))
-        return (*prompt, pair)
+    def group_key(self, row: RawRow, options: PrepOptions) -> Hashable:
+        return _item(row) if self.task_option(options, "group_by") == "pair" else _item(row)[:2]
 
-    def group_key(self, row: RawRow) -> Hashable:
-        return self._key(row, self.group_by)
+    def duplicate_key(self, row: RawRow, options: PrepOptions) -> Hashable | None:
+        """The instruction, input and unordered pair: a pair given again in the other order is the
+        same item (the swap emits that order anyway), so --no-swap keeps exactly the same rows."""
+        return _item(row)
 
-    def leak_key(self, row: RawRow) -> Hashable | None:
-        return self._key(row, self.group_by)
+    def leak_key(self, row: RawRow, options: PrepOptions) -> Hashable | None:
+        """The group: with an official test split, no training row shares a test row's group."""
+        return self.group_key(row, options)
 
     def split(self, raw: Mapping[str, list[RawRow]], options: PrepOptions) -> dict[str, list[RawRow]]:
         """Hold out a seeded test share by group (unless there is an official test split), then
@@ -277,21 +277,16 @@ class Pandalm(Converter):
 
         The test split is carved first, so changing `validation_size` never changes it.
         """
-        train = list(raw["train"])
         test = list(raw.get("test", []))
-        if not test:
-            size = round(len(train) * self.task_option(options, "test_fraction"))
-            train, test = carve(train, size, options.seed, self.group_key)
-        official_validation = list(raw.get("validation", []))
-        if official_validation:
-            validation = subsample(official_validation, options.validation_size, options.seed, self.group_key)
-        else:
-            train, validation = carve(train, options.validation_size, options.seed, self.group_key)
-        return {"train": train, "validation": validation, "test": test}
+        if test:
+            return super().split(raw, options)
+        size = round(len(raw["train"]) * self.task_option(options, "test_fraction"))
+        train, test = carve(raw["train"], size, options.seed, partial(self.group_key, options=options))
+        return {**super().split({**raw, "train": train}, options), "test": test}
 
     # ---- conversion ------------------------------------------------------------------------
 
-    def to_records(self, row: RawRow, split: str) -> list[dict[str, Any]]:
+    def to_records(self, row: RawRow, split: str, options: PrepOptions | None = None) -> list[dict[str, Any]]:
         fields = _fields(row.data)
         instruction = fields.get("instruction")
         if not isinstance(instruction, str):
@@ -305,7 +300,7 @@ class Pandalm(Converter):
         response1, response2 = as_text(fields["response1"]), as_text(fields["response2"])
         row_id = self.row_id(row)
         records = [self._record(row_id, instruction, given, response1, response2, label, swapped=False)]
-        if self.swap and _norm(response1) != _norm(response2):
+        if self.task_option(options, "swap") and normalize(response1) != normalize(response2):
             records.append(
                 self._record(
                     f"{row_id}-swapped",

@@ -1,4 +1,4 @@
-"""An LLM judge for RLAIF rewards: judged batches that never invent a score.
+"""Judged batches for RLAIF rewards: prepare, ask the judge, combine, and never invent a score.
 
 A judged reward has three parts, and only the middle one is generic:
 
@@ -6,7 +6,7 @@ A judged reward has three parts, and only the middle one is generic:
    reasoning to grade?) and either settles the score or asks the judge:
    `prepare(sample) -> Prepared.decided(score) | Prepared.ask(request, state)`;
 2. `judge_batch` asks the judge for every sample that needs it, concurrently, with retries and
-   the Lambda's deadline (`rft_reward.judge_client`);
+   the Lambda's deadline (`rft_reward.judge.client`);
 3. the task combines its own part with the judge's: `combine(prepared, JudgeOutcome) -> Score`.
 
 **Failures never invent a score.** A sample whose judge call failed (after its retries, or past
@@ -14,21 +14,6 @@ the deadline) gets, as `JudgeOutcome.score`, the mean judge score of the samples
 batch that the judge did score, or None when it scored none; the task decides what None means
 (PandaLM: the verdict alone). The sample is flagged with a `judge_error` metric. A
 constant such as 0.5 for failures is never used: it would pay the policy for triggering them.
-
-This module is the one import path for judged rewards; it re-exports the client
-(`rft_reward.judge_client`) and text helpers (`rft_reward.judge_text`). A user's own RLAIF task
-needs only a rubric and, if its judge answers something other than `{"score", "reason"}` JSON,
-a parse rule::
-
-    from rft_reward.judge import UNTRUSTED_DATA_RULE, fence, make_rlaif_handler
-
-    SYSTEM = "You grade replies to customer emails for politeness ... " + UNTRUSTED_DATA_RULE
-
-    def build_prompt(sample):
-        email = sample.prompt_messages[-1]["content"]
-        return fence(email, "customer email") + "\n\n" + fence(sample.response_text, "reply")
-
-    lambda_handler = make_rlaif_handler(task="politeness", system_prompt=SYSTEM, build_prompt=build_prompt)
 """
 
 from __future__ import annotations
@@ -41,65 +26,18 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from rft_reward.environment import deadline_from_context
 from rft_reward.handler import RewardHandler, make_batch_handler
-from rft_reward.judge_client import (
-    ERR_BAD_RESPONSE,
-    ERR_CLIENT,
-    ERR_CONNECTION,
-    ERR_DEADLINE,
-    ERR_NOT_CONFIGURED,
-    ERR_TIMEOUT,
-    ERR_UNPARSABLE,
-    THROTTLE_CODES,
-    JudgeClient,
-    JudgeRequest,
-    JudgeResult,
-    JudgeSettings,
-    bedrock_runtime_client,
-    deadline_from_context,
-    env_number,
-)
-from rft_reward.judge_text import UNTRUSTED_DATA_RULE, VerdictError, VerdictParser, fence, parse_json_verdict
-from rft_reward.samples import Sample
-from rft_reward.scores import SCORER_ERROR, Score, failed
+from rft_reward.judge.client import JudgeClient, JudgeRequest, JudgeResult, JudgeSettings
+from rft_reward.judge.text import VerdictParser, parse_json_verdict
+from rft_reward.reward_input import Sample
+from rft_reward.reward_output import SCORER_ERROR, Score, failed
 from rft_reward.telemetry import describe_exception, loggable_id
 
 # Per-sample metric names added to every sample of a judged batch.
 JUDGE_CALLED = "judge_called"
 JUDGE_ERROR = "judge_error"
 JUDGE_SCORE = "judge_score"
-
-__all__ = [
-    "ERR_BAD_RESPONSE",
-    "ERR_CLIENT",
-    "ERR_CONNECTION",
-    "ERR_DEADLINE",
-    "ERR_NOT_CONFIGURED",
-    "ERR_TIMEOUT",
-    "ERR_UNPARSABLE",
-    "JUDGE_CALLED",
-    "JUDGE_ERROR",
-    "JUDGE_SCORE",
-    "THROTTLE_CODES",
-    "UNTRUSTED_DATA_RULE",
-    "JudgeClient",
-    "JudgeOutcome",
-    "JudgeRequest",
-    "JudgeResult",
-    "JudgeSettings",
-    "Prepared",
-    "VerdictError",
-    "VerdictParser",
-    "bedrock_runtime_client",
-    "deadline_from_context",
-    "env_number",
-    "fence",
-    "judge_batch",
-    "make_judge_handler",
-    "make_rlaif_handler",
-    "parse_json_verdict",
-]
-
 
 # -- a judged batch -----------------------------------------------------------------------------
 
@@ -266,15 +204,36 @@ def _record(
 def make_judge_handler(
     *,
     task: str,
-    prepare: PrepareFn,
-    combine: CombineFn,
+    prepare: Callable[..., Prepared],
+    combine: Callable[..., Score | float],
     parse: VerdictParser = parse_json_verdict,
     require_reference: bool = True,
+    task_setting: Callable[[], tuple[Any, list[str]]] | None = None,
 ) -> RewardHandler:
-    """A Lambda handler for a judged reward: `judge_batch` with settings from the environment."""
+    """A Lambda handler for a judged reward: `judge_batch` with settings from the environment.
+
+    `task_setting`, when given, reads the task's own configuration once per batch (PandaLM's
+    `VERDICT_WEIGHT`) as `(value, problems)`: each problem is logged as a configuration error
+    and `value` is passed as the last argument of `prepare(sample, value)` and
+    `combine(prepared, outcome, value)`.
+    """
 
     def score_batch(samples: list[Sample], context: Any) -> list[Score]:
-        return judge_batch(samples, context, prepare=prepare, combine=combine, parse=parse, handler=handler)
+        if task_setting is None:
+            return judge_batch(
+                samples, context, prepare=prepare, combine=combine, parse=parse, handler=handler
+            )
+        value, problems = task_setting()
+        for problem in problems:
+            handler.logger.error("Reward configuration problem", extra={"problem": problem})
+        return judge_batch(
+            samples,
+            context,
+            prepare=lambda sample: prepare(sample, value),
+            combine=lambda prepared, outcome: combine(prepared, outcome, value),
+            parse=parse,
+            handler=handler,
+        )
 
     handler = make_batch_handler(score_batch, task=task, require_reference=require_reference)
     return handler

@@ -18,7 +18,6 @@ table (both mention `%`). Keep `QUESTION_LABEL` equal to `finqa_reward.scoring.Q
 from __future__ import annotations
 
 import argparse
-import hashlib
 import math
 import re
 from collections.abc import Hashable, Mapping, Sequence
@@ -27,6 +26,7 @@ from typing import Any, ClassVar
 
 from data_prep.converter import Converter
 from data_prep.errors import RowError
+from data_prep.options import PrepOptions
 from data_prep.rows import RawRow
 
 QUESTION_LABEL = "Question:"
@@ -193,22 +193,14 @@ class Finqa(Converter):
     #: `prepare()` callers (the stacks) pass PrepOptions.on_overlong themselves.
     default_on_overlong: ClassVar[str] = "drop"
 
-    def group_key(self, row: RawRow) -> Hashable:
+    def group_key(self, row: RawRow, options: PrepOptions) -> Hashable:
         """Questions about one report page stay in one split: `ADI/2009/page_49.pdf-1` and `-2`."""
         page = row.data.get("filename") or row.data.get("id")
         if isinstance(page, str) and page:
             return _PAGE_SUFFIX.sub("", page)
-        return super().group_key(row)
+        return super().group_key(row, options)
 
-    def leak_key(self, row: RawRow) -> Hashable | None:
-        """The whole prompt: the same question about the same page in test must not be trained on."""
-        try:
-            prompt = build_prompt(normalize_row(row.data))
-        except RowError:
-            return None
-        return hashlib.sha256(prompt.lower().encode()).hexdigest()
-
-    def to_records(self, row: RawRow, split: str) -> list[dict[str, Any]]:
+    def to_records(self, row: RawRow, split: str, options: PrepOptions | None = None) -> list[dict[str, Any]]:
         finqa = normalize_row(row.data)
         return [
             {

@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import random
 import threading
@@ -29,7 +28,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from rft_reward.judge_text import VerdictParser, clamp_score, parse_json_verdict, response_text
+from rft_reward.environment import DEFAULT_DEADLINE_MARGIN_S, env_number
+from rft_reward.judge.text import VerdictParser, clamp_score, parse_json_verdict, response_text
 
 # -- configuration ------------------------------------------------------------------------------
 
@@ -43,7 +43,6 @@ DEFAULT_MAX_CONCURRENCY = 16
 MAX_CONCURRENCY_LIMIT = 256
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_TOKENS = 512
-DEFAULT_DEADLINE_MARGIN_S = 2.0
 #: botocore's own attempts per call (standard mode): the contract allows at most 2 in total.
 SDK_MAX_ATTEMPTS = 2
 #: This module's extra attempts after botocore gave up on a throttled call.
@@ -127,33 +126,6 @@ class JudgeSettings:
         return settings, problems
 
 
-def env_number(
-    env: Mapping[str, str],
-    name: str,
-    default: float,
-    low: float,
-    high: float,
-    problems: list[str],
-    *,
-    integer: bool = False,
-) -> float:
-    """A number from the environment within [low, high]; the default (and a problem) otherwise."""
-    raw = env.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = int(raw) if integer else float(raw)
-    except ValueError:
-        value = None
-    if value is None or not math.isfinite(value) or not low <= value <= high:
-        kind = "an integer" if integer else "a number"
-        problems.append(
-            f"{name}={raw!r} is invalid (expected {kind} in [{low:g}, {high:g}]); using {default:g}"
-        )
-        return default
-    return value
-
-
 # -- the boto3 client, once per container -------------------------------------------------------
 
 _session: Any = None
@@ -235,22 +207,6 @@ class JudgeResult:
 # -- calling the judge --------------------------------------------------------------------------
 
 
-def deadline_from_context(
-    context: Any, margin_s: float, clock: Callable[[], float] = time.monotonic
-) -> float | None:
-    """The `clock()` time by which the batch must stop waiting for the judge; None outside Lambda."""
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if not callable(remaining):
-        return None
-    try:
-        millis = float(remaining())
-    except Exception:  # a context object that is not Lambda's; no deadline rather than no scores
-        return None
-    if not math.isfinite(millis):
-        return None
-    return clock() + millis / 1000.0 - margin_s
-
-
 class JudgeClient:
     """Calls one judge model through Converse with the contract's retry and deadline policy.
 
@@ -307,7 +263,9 @@ class JudgeClient:
             client = self._bedrock()
         except Exception:  # no region, no credentials provider, ...: the fallback covers it
             return done(None, ERR_CLIENT)
-        for own_try in range(settings.own_retries + 1):
+        own_try = -1
+        while True:  # every attempt returns, except a throttled one with retries and time left
+            own_try += 1
             if deadline is not None and self.clock() >= deadline:
                 return done(None, ERR_DEADLINE)
             _throttles_seen.count = 0
@@ -350,7 +308,6 @@ class JudgeClient:
             except Exception:  # VerdictError, or a bug in a task's own parse rule
                 return done(None, ERR_UNPARSABLE)
             return done(score, None, reason if isinstance(reason, str) else "")
-        return done(None, ERR_DEADLINE)  # not reached: the loop always returns
 
     def ask_all(
         self, requests: Sequence[JudgeRequest | None], deadline: float | None = None

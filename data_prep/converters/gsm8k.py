@@ -7,11 +7,12 @@ gold solutions use and the first one the GSM8K reward looks for.
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from data_prep.converter import Converter
 from data_prep.errors import RowError
+from data_prep.options import PrepOptions
 from data_prep.rows import RawRow
 
 SYSTEM_PROMPT = "You are a careful math tutor. You solve grade-school math word problems accurately."
@@ -45,11 +46,7 @@ class Gsm8k(Converter):
     hub_config = "main"
     hub_splits: ClassVar[Mapping[str, str]] = {"train": "train", "test": "test"}
 
-    def leak_key(self, row: RawRow) -> Hashable | None:
-        question = row.data.get("question")
-        return " ".join(question.split()).lower() if isinstance(question, str) else None
-
-    def to_records(self, row: RawRow, split: str) -> list[dict[str, Any]]:
+    def to_records(self, row: RawRow, split: str, options: PrepOptions | None = None) -> list[dict[str, Any]]:
         question, solution = row.data.get("question"), row.data.get("answer")
         if not isinstance(question, str) or not question.strip():
             raise RowError("a GSM8K row has a non-empty 'question' string", ROW_FIX)

@@ -1,0 +1,1 @@
+"""Benchmarks run by `make bench` (benchmarks/run.py); a package so they share benchmarks.harness."""

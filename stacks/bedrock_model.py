@@ -1,0 +1,76 @@
+"""A Bedrock model as a value object: its ARNs and the permission to invoke it, in one place.
+
+A model is named by a foundation-model id (`amazon.nova-lite-v1:0`), a cross-region inference profile
+id (`us.amazon.nova-pro-v1:0`: the same model, routed to several regions) or a full ARN. IAM needs
+ARNs, and an inference profile needs the profile *and* the model behind it in every region it may
+route to, so the object renders all of them from the id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from stacks.nag import acknowledge, nag_partition
+
+# Cross-region inference profiles are ids like `us.anthropic.claude-...`.
+INFERENCE_PROFILE_PREFIXES = ("us.", "eu.", "apac.", "global.", "us-gov.", "jp.", "au.", "ca.")
+
+
+@dataclass(frozen=True)
+class BedrockModel:
+    """A foundation model or inference profile, by the id (or ARN) users write in configuration."""
+
+    model_id: str
+    # The region of the foundation-model ARN (and of the profile); None: the stack's region.
+    region: str | None = None
+
+    @property
+    def is_arn(self) -> bool:
+        return self.model_id.startswith("arn:")
+
+    @property
+    def is_inference_profile(self) -> bool:
+        return not self.is_arn and self.model_id.startswith(INFERENCE_PROFILE_PREFIXES)
+
+    @property
+    def foundation_model_id(self) -> str:
+        """The model an inference profile routes to (`us.amazon.nova-pro-v1:0` → `amazon.nova-pro-v1:0`)."""
+        return self.model_id.split(".", 1)[1] if self.is_inference_profile else self.model_id
+
+    def arn(self, scope: Construct) -> str:
+        """The ARN a job's base model or a single grant names: the ARN as given, or the foundation model's."""
+        if self.is_arn:
+            return self.model_id
+        stack = Stack.of(scope)
+        return (
+            f"arn:{stack.partition}:bedrock:{self.region or stack.region}::foundation-model/{self.model_id}"
+        )
+
+    def invoke_arns(self, scope: Construct) -> list[str]:
+        """Everything `bedrock:InvokeModel` needs: the model, or the profile and its model in any region."""
+        if not self.is_inference_profile:
+            return [self.arn(scope)]
+        stack = Stack.of(scope)
+        return [
+            f"arn:{stack.partition}:bedrock:{self.region or stack.region}:{stack.account}"
+            f":inference-profile/{self.model_id}",
+            f"arn:{stack.partition}:bedrock:*::foundation-model/{self.foundation_model_id}",
+        ]
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow `grantee` to call this model (Converse is authorised by bedrock:InvokeModel), only it."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=["bedrock:InvokeModel"], resource_arns=self.invoke_arns(grantee)
+        )
+        if self.is_inference_profile and isinstance(grantee, Construct):
+            acknowledge(
+                grantee,
+                "An inference profile routes to the same model in several regions; only that model.",
+                "AwsSolutions::AwsSolutions-IAM5[Resource::arn:"
+                f"{nag_partition(grantee)}:bedrock:*::foundation-model/{self.foundation_model_id}]",
+            )
+        return grant

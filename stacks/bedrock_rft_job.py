@@ -1,0 +1,182 @@
+"""BedrockRftJob: the reinforcement fine-tuning job, launched by a custom resource.
+
+CloudFormation has no resource type for model customization jobs, so a Lambda behind CDK's Provider
+framework launches the job on Create, keeps it when an update changes nothing it was started with,
+and stops it on Delete (lambda/rft_job). Its role may create, read, tag and stop customization jobs
+and pass only the job's service role, only to Bedrock.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from aws_cdk import CustomResource, Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from stacks.bedrock_model import BedrockModel
+from stacks.functions import LAMBDA_ROOT, function_role, lambda_code, log_group, python_function
+from stacks.nag import acknowledge, logical_id, nag_account, nag_partition, nag_region
+
+JOB_PACKAGE = "rft_job"
+NAMING_MODULE = LAMBDA_ROOT / JOB_PACKAGE / "naming.py"
+
+
+def _load_naming_module() -> ModuleType:
+    """lambda/rft_job/naming.py, by path: `lambda` is no importable name, and the asset ships only
+    lambda/rft_job, so the launcher and this app share one file instead of two copies."""
+    name = "stacks._rft_job_naming"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, NAMING_MODULE)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up while the file runs
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+# Cleans a stack name into the stem of every job name; the launcher's `job_names` uses the same one.
+job_name_prefix: Callable[[str], str] = _load_naming_module().job_name_prefix
+
+
+@dataclass(frozen=True)
+class BedrockRftJobProps:
+    """The job request: what CreateModelCustomizationJob receives."""
+
+    base_model: BedrockModel
+    # The role Bedrock assumes to read the data, write the output and invoke the grader.
+    service_role: iam.IRole
+    grader: lambda_.IFunction
+    training_data_uri: str
+    output_data_uri: str
+    # Bedrock's RFT hyperparameters (epochCount, batchSize, ...), already validated.
+    hyperparameters: Mapping[str, Any]
+    # Clean with `naming.job_name_prefix`; every job is named `<prefix>-<hash>`.
+    job_name_prefix: str
+    validation_data_uri: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    description: str = "Launches, keeps or stops a Bedrock RFT job (custom resource)"
+    # Powertools + boto3 for the launcher (`stacks.dependency_layer`); without it the handler cannot import.
+    layer: lambda_.ILayerVersion | None = None
+    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
+
+
+class BedrockRftJob(Construct):
+    """The launcher function, its Provider and the `Custom::BedrockRftJob` resource (`resource.ref` is
+    the job name; `JobArn` and `CustomModelName` are attributes)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: BedrockRftJobProps) -> None:
+        super().__init__(scope, construct_id)
+        # Child ids as in the flat construct this came from (RftStack keeps deployed logical ids).
+        self.log_group = log_group(self, "JobLauncherLogs", props.log_retention)
+        self.role = self._launcher_role(props)
+        self.launcher = python_function(
+            self,
+            "JobLauncher",
+            handler="rft_job.handler.on_event",
+            code=lambda_code([JOB_PACKAGE]),
+            role=self.role,
+            logs_=self.log_group,
+            layers=[props.layer] if props.layer else [],
+            timeout=Duration.minutes(2),
+            memory_size=256,
+            environment={"POWERTOOLS_SERVICE_NAME": "rft-job", "POWERTOOLS_LOG_LEVEL": "INFO"},
+            description=props.description,
+        )
+        self.provider = cr.Provider(
+            self,
+            "JobProvider",
+            on_event_handler=self.launcher,
+            log_group=log_group(self, "JobProviderLogs", props.log_retention),
+        )
+        acknowledge(
+            self.provider,
+            "CDK's Provider framework function uses the AWS managed basic execution policy.",
+            "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+        )
+        acknowledge(
+            self.provider,
+            "CDK's Provider framework may invoke any version of this stack's launcher function, and only it.",
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id(self.launcher)}.Arn>:*]",
+        )
+        self.resource = CustomResource(
+            self,
+            "Job",
+            service_token=self.provider.service_token,
+            resource_type="Custom::BedrockRftJob",
+            properties={
+                "JobNamePrefix": props.job_name_prefix,
+                "BaseModelIdentifier": props.base_model.arn(self),
+                "RoleArn": props.service_role.role_arn,
+                "TrainingDataUri": props.training_data_uri,
+                "ValidationDataUri": props.validation_data_uri or "",
+                "OutputDataUri": props.output_data_uri,
+                "GraderLambdaArn": props.grader.function_arn,
+                # JSON strings: CloudFormation would turn numbers into strings anyway.
+                "HyperParameters": json.dumps(dict(props.hyperparameters), sort_keys=True),
+                "Tags": json.dumps(dict(props.tags), sort_keys=True),
+            },
+        )
+
+    @property
+    def job_name(self) -> str:
+        return self.resource.ref
+
+    @property
+    def job_arn(self) -> str:
+        return self.resource.get_att_string("JobArn")
+
+    @property
+    def custom_model_name(self) -> str:
+        return self.resource.get_att_string("CustomModelName")
+
+    def _launcher_role(self, props: BedrockRftJobProps) -> iam.Role:
+        stack = Stack.of(self)
+        arn = f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}"
+        job_arns, model_arns = f"{arn}:model-customization-job/*", f"{arn}:custom-model/*"
+        role = function_role(self, "JobLauncherRole", self.log_group)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["bedrock:CreateModelCustomizationJob"],
+                resources=[job_arns, model_arns, props.base_model.arn(self)],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                # ListTagsForResource reads the job's definition tag: a rolled-back update keeps the running job.
+                actions=[
+                    "bedrock:GetModelCustomizationJob",
+                    "bedrock:StopModelCustomizationJob",
+                    "bedrock:ListTagsForResource",
+                ],
+                resources=[job_arns],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["bedrock:TagResource"], resources=[job_arns, model_arns])
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[props.service_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
+            )
+        )
+        nag_arn = f"arn:{nag_partition(self)}:bedrock:{nag_region(self)}:{nag_account(self)}"
+        acknowledge(
+            role,
+            "Job and custom-model ARNs end in ids Bedrock assigns at creation, so they cannot be named in "
+            "advance; the actions are limited to creating, reading, tagging and stopping jobs.",
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_arn}:model-customization-job/*]",
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_arn}:custom-model/*]",
+        )
+        return role
