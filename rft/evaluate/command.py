@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rft.errors import EXIT_INTERRUPTED, UserError
 from rft.evaluate import html, report
 from rft.evaluate.cache import Response, ResponseCache
+from rft.evaluate.grading import Scorer, score, scorer_for
 from rft.evaluate.models import resolve_models
 from rft.evaluate.results import Evaluation, ModelResult, accuracy
 from rft.evaluate.sampling import (
@@ -33,7 +34,6 @@ from rft.evaluate.sampling import (
     plan,
     read_prompts,
 )
-from rft.evaluate.scoring import Scorer, score, scorer_for
 from rft.project import cdk_context, default_region, task_spec
 from rft.rehearse.runner import DEFAULT_BATCH_SIZE
 from tasks import TaskSpec

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rft.evaluate.cache import Response
-from rft.evaluate.scoring import Scored
+from rft.evaluate.grading import Scored
 from rft.evaluate.stats import PAYS_AT, majority_correct, mcnemar_exact, wilson
 
 CORRECTNESS_RULE = (
