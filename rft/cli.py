@@ -340,5 +340,10 @@ def config_command(
     _stdout().print(text, markup=False, soft_wrap=True)
 
 
+from rft.evaluate.cli import evaluate as _evaluate  # noqa: E402  (its options live with the command)
+
+app.command("evaluate")(_friendly(_evaluate))
+
+
 def main() -> None:
     app(prog_name="rft")

@@ -76,3 +76,36 @@ def reward_curve(
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
     return path
+
+
+def accuracy_bars(
+    path: Path,
+    *,
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[float],
+    intervals: Sequence[tuple[float, float]],
+) -> Path:
+    """One bar per model with its interval as an error bar; long model ARNs are shown by their tail."""
+    figure = _figure(8.0, 2.4 + 0.5 * len(labels))
+    axes = figure.add_subplot()
+    shown = [label if len(label) <= 48 else "…" + label[-47:] for label in labels]
+    positions = list(range(len(values)))
+    low = [max(0.0, v - lo) for v, (lo, _) in zip(values, intervals, strict=True)]
+    high = [max(0.0, hi - v) for v, (_, hi) in zip(values, intervals, strict=True)]
+    bars = axes.barh(positions, values, xerr=[low, high], color="#1565c0", capsize=4, height=0.55)
+    for bar, value, (_, top) in zip(bars, values, intervals, strict=True):
+        middle = bar.get_y() + bar.get_height() / 2
+        if top <= 0.86:  # right of the interval
+            axes.text(top + 0.02, middle, f"{value:.1%}", va="center")
+        else:  # inside the bar, near its start
+            axes.text(0.02, middle, f"{value:.1%}", va="center", color="white", fontweight="bold")
+    axes.set_yticks(positions, shown)
+    axes.invert_yaxis()
+    axes.set_xlim(0, 1)
+    axes.set_xlabel("accuracy (share of responses scoring >= 0.5)")
+    figure.suptitle(title, fontsize=10)
+    axes.grid(axis="x", alpha=0.3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    return path

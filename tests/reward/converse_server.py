@@ -125,6 +125,9 @@ class ConverseServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle's algorithm the body waits for the
+            # client's delayed ACK (~40 ms per call), which would swamp the latency being simulated.
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -140,9 +143,11 @@ class ConverseServer:
                 try:
                     if reply.delay and server.delay_s > 0:
                         server._stopping.wait(server.delay_s)
-                    self._send(reply)
                 finally:
+                    # Counted out before the reply is written: a client that sends its next request
+                    # as soon as it has this reply must never find this one still counted in flight.
                     server._done(reply.status)
+                self._send(reply)
 
             def _send(self, reply: Reply) -> None:
                 data = json.dumps(reply.body).encode()

@@ -1,0 +1,206 @@
+"""From scored responses to the figures of the report: per model, then paired against the first.
+
+Definitions (docs/evaluate.md repeats them):
+
+* a response is **correct** when its reward is at least 0.5; **accuracy** is the share of a model's
+  scored responses that are correct, with a 95 % Wilson interval. Call errors are not responses:
+  they are counted apart and never scored as wrong.
+* a **prompt** is correct for a model when more than half of its scored samples are (with one sample
+  per prompt: when that response is). Prompts where the model has no scored sample are left out.
+* the paired comparison uses the prompts both models answered: **improved** = wrong for the baseline
+  and right for the candidate, **regressed** the reverse; the exact McNemar p-value is computed from
+  those two counts. `delta` is the candidate's accuracy minus the baseline's (the table's figures).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rft.evaluate.cache import Response
+from rft.evaluate.grading import Scored
+from rft.evaluate.stats import PAYS_AT, majority_correct, mcnemar_exact, wilson
+
+CORRECTNESS_RULE = (
+    f"a response is correct when its reward is >= {PAYS_AT}; a prompt is correct for a model when more "
+    "than half of its scored samples are"
+)
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    correct: int
+    responses: int
+
+    @property
+    def value(self) -> float:
+        return self.correct / self.responses if self.responses else 0.0
+
+    @property
+    def ci95(self) -> tuple[float, float]:
+        return wilson(self.correct, self.responses)
+
+
+def accuracy(scored: Sequence[Scored]) -> Accuracy:
+    return Accuracy(sum(1 for s in scored if s.score >= PAYS_AT), len(scored))
+
+
+@dataclass
+class ModelResult:
+    model: str
+    scored: list[Scored]
+    errors: list[Response]
+    code_checked: Accuracy | None = None
+    code_checked_label: str = ""
+    label: str | None = None  # the shorthand it was asked for by (`base`, `tuned`), if any
+    per_prompt: dict[str, bool] = field(default_factory=dict)  # prompt id -> correct (majority rule)
+
+    def __post_init__(self) -> None:
+        by_prompt: dict[str, list[float]] = {}
+        for s in self.scored:
+            by_prompt.setdefault(s.response.prompt_id, []).append(s.score)
+        self.per_prompt = {p: bool(majority_correct(scores)) for p, scores in by_prompt.items()}
+
+    @property
+    def accuracy(self) -> Accuracy:
+        return accuracy(self.scored)
+
+    @property
+    def name(self) -> str:
+        """Short enough for a table: an ARN by its resource, prefixed by the shorthand it came from."""
+        short = self.model.split(":", 5)[-1] if self.model.startswith("arn:") else self.model
+        return f"{self.label} ({short})" if self.label and self.label != self.model else short
+
+    @property
+    def mean_score(self) -> float:
+        return sum(s.score for s in self.scored) / len(self.scored) if self.scored else 0.0
+
+    @property
+    def format_failures(self) -> int:
+        return sum(1 for s in self.scored if not s.format_ok)
+
+    @property
+    def mean_output_tokens(self) -> float:
+        return sum(s.response.output_tokens for s in self.scored) / len(self.scored) if self.scored else 0.0
+
+    @property
+    def mean_latency_ms(self) -> float:
+        latencies = [s.response.latency_ms for s in self.scored if s.response.latency_ms is not None]
+        return sum(latencies) / len(latencies) if latencies else math.nan
+
+    def first_response(self, prompt_id: str) -> Scored | None:
+        return next((s for s in self.scored if s.response.prompt_id == prompt_id), None)
+
+    def error_reasons(self) -> dict[str, int]:
+        reasons: dict[str, int] = {}
+        for e in self.errors:
+            reason = (e.error or "").split(":", 1)[0]
+            reasons[reason] = reasons.get(reason, 0) + 1
+        return reasons
+
+    def to_json(self) -> dict[str, Any]:
+        acc = self.accuracy
+        low, high = acc.ci95
+        entry: dict[str, Any] = {
+            "model": self.model,
+            "label": self.label,
+            "prompts": len(self.per_prompt),
+            "responses": acc.responses,
+            "correct": acc.correct,
+            "accuracy": round(acc.value, 6),
+            "ci95": [round(low, 6), round(high, 6)],
+            "mean_score": round(self.mean_score, 6),
+            "format_failures": self.format_failures,
+            "errors": len(self.errors),
+            "error_reasons": self.error_reasons(),
+            "mean_output_tokens": round(self.mean_output_tokens, 2),
+            "mean_latency_ms": None if math.isnan(self.mean_latency_ms) else round(self.mean_latency_ms, 1),
+        }
+        if self.code_checked is not None:
+            c_low, c_high = self.code_checked.ci95
+            entry["code_checked"] = {
+                "label": self.code_checked_label,
+                "accuracy": round(self.code_checked.value, 6),
+                "ci95": [round(c_low, 6), round(c_high, 6)],
+                "correct": self.code_checked.correct,
+                "responses": self.code_checked.responses,
+            }
+        return entry
+
+
+@dataclass(frozen=True)
+class Comparison:
+    baseline: str
+    candidate: str
+    delta: float
+    paired: int
+    improved: list[str]
+    regressed: list[str]
+    baseline_name: str = ""
+    candidate_name: str = ""
+
+    @property
+    def p_value(self) -> float:
+        return mcnemar_exact(len(self.improved), len(self.regressed))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "baseline": self.baseline,
+            "candidate": self.candidate,
+            "delta": round(self.delta, 6),
+            "p_value": self.p_value,
+            "paired_prompts": self.paired,
+            "improved": self.improved,
+            "regressed": self.regressed,
+        }
+
+
+def compare(baseline: ModelResult, candidate: ModelResult) -> Comparison:
+    both = [p for p in baseline.per_prompt if p in candidate.per_prompt]
+    improved = [p for p in both if candidate.per_prompt[p] and not baseline.per_prompt[p]]
+    regressed = [p for p in both if baseline.per_prompt[p] and not candidate.per_prompt[p]]
+    delta = candidate.accuracy.value - baseline.accuracy.value
+    return Comparison(
+        baseline.model, candidate.model, delta, len(both), improved, regressed, baseline.name, candidate.name
+    )
+
+
+def comparisons(results: Sequence[ModelResult]) -> list[Comparison]:
+    """Each model after the first, paired against the first."""
+    return [compare(results[0], other) for other in results[1:]]
+
+
+@dataclass
+class Evaluation:
+    """Everything one `rft evaluate` run found: the interface the JSON report is written from."""
+
+    task: str
+    data: str
+    prompts: int
+    samples_per_prompt: int
+    max_tokens: int
+    temperature: float
+    handler: str
+    results: list[ModelResult]
+    notes: list[str] = field(default_factory=list)
+    prompt_text: dict[str, str] = field(default_factory=dict)  # prompt id -> its user turn, for the page
+
+    @property
+    def comparisons(self) -> list[Comparison]:
+        return comparisons(self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "data": self.data,
+            "prompts": self.prompts,
+            "samples_per_prompt": self.samples_per_prompt,
+            "models": [r.to_json() for r in self.results],
+            "comparisons": [c.to_json() for c in self.comparisons],
+            "inference": {"maxTokens": self.max_tokens, "temperature": self.temperature},
+            "handler": self.handler,
+            "correctness": CORRECTNESS_RULE,
+            "notes": self.notes,
+        }
