@@ -17,7 +17,7 @@ export CDK_HOME := $(CURDIR)/.cdk-home
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_CLI_NOTICES := false
 
-.PHONY: setup demo test synth deploy diff destroy lint format bench clean local-up local-down local-demo
+.PHONY: setup browser demo test synth deploy diff destroy lint format bench clean local-up local-down local-demo
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -58,8 +58,18 @@ local-down:
 local-demo: setup
 	@$(PY) -m local_aws demo --stacks $(STACK)
 
-test: setup
+test: setup browser
 	@$(PY) -m pytest
+
+# tests/evaluate renders the evaluation report in headless Chromium (Debian's package).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "==> installing chromium (apt-get) for the HTML report test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "make test needs Chromium for the HTML report test: install it (e.g. sudo apt-get install -y chromium)" >&2; exit 1; \
+	  fi; }
 
 synth: setup
 	$(CDK) synth $(STACK)
