@@ -16,7 +16,9 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics
 
-DEFAULT_NAMESPACE = "BedrockRft"
+from rft_reward.metric_names import NAMESPACE
+
+DEFAULT_NAMESPACE = NAMESPACE
 NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
 SERVICE_ENV = "POWERTOOLS_SERVICE_NAME"
 
