@@ -239,7 +239,8 @@ def watch(
             else:
                 console.print(
                     f"{now():%H:%M:%S} {job_name}: {view.status}, elapsed {format_elapsed(view.elapsed(now()))}"
-                    f"{', ' + extra if extra else ''} (poll {polls}; next check in {delay:g} s)"
+                    f"{', ' + extra if extra else ''} (poll {polls}; next check in {delay:g} s)",
+                    soft_wrap=True,
                 )
             sleep(delay)
             previous = job_view(job).status

@@ -128,7 +128,9 @@ def alarms_in_alarm(cloudwatch: BaseClient, stack: str) -> list[str]:
     for page in cloudwatch.get_paginator("describe_alarms").paginate(
         AlarmNamePrefix=prefix, StateValue="ALARM"
     ):
-        found += [a["AlarmName"] for a in (*page.get("MetricAlarms", []), *page.get("CompositeAlarms", []))]
+        alarms = (*page.get("MetricAlarms", []), *page.get("CompositeAlarms", []))
+        # Checked here too: moto applies only one of the two filters.
+        found += [a["AlarmName"] for a in alarms if a.get("StateValue") == "ALARM"]
     return sorted(found)
 
 
