@@ -174,9 +174,8 @@ class LiveReward:
         names = metric_names()
         task = task_for_stack(stack)
         self.cloudwatch, self.stack, self.console = cloudwatch, stack, console
-        self.service = outputs.get("RewardMetricsService") or (
-            names.reward_service_name(task.name) if task else ""
-        )
+        # The stack's task names the metrics' `service` dimension ("" for a stack this repo does not know).
+        self.service = names.reward_service_name(task.name) if task else ""
         self.dashboard = outputs.get("DashboardName") or names.dashboard_name(stack)
         self.region = region
         self.png = out_dir / f"reward-live-{stack}.png"
