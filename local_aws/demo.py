@@ -26,6 +26,7 @@ from local_aws import client_env, inventory, settings
 from local_aws.cdk_cli import CdkCli, CdkResult
 from local_aws.server import Emulator
 from stacks.config import load_config
+from stacks.metric_names import names as metric_names
 from tasks import TASKS, TaskSpec
 
 
@@ -114,6 +115,9 @@ class DemoRecord:
     outputs: dict[str, str] = field(default_factory=dict)
     scores: list[tuple[str, float, float]] = field(default_factory=list)  # (sample id, score, expected)
     first_job: dict[str, Any] = field(default_factory=dict)
+    # The training dashboard's widget titles and the alarms (name -> the actions they notify).
+    dashboard_widgets: list[str] = field(default_factory=list)
+    alarms: dict[str, list[str]] = field(default_factory=dict)
     diff: list[str] = field(default_factory=list)
     second_job: dict[str, Any] = field(default_factory=dict)
     statuses_after_update: dict[str, str] = field(default_factory=dict)
@@ -192,6 +196,7 @@ class Demo:
         record.outputs = self._outputs(target.stack)
         record.scores = self.invoke(target, record.outputs)
         record.first_job = self.inspect_job(record.outputs)
+        self.inspect_monitor(target, record)
         record.diff = self.diff(target, update)
         self.update(target, update, record)
         self.destroy(target, update, record)
@@ -365,6 +370,32 @@ class Demo:
         )
         self.report.line("job", detail, time.monotonic() - started)
         return job
+
+    def inspect_monitor(self, target: DemoTarget, record: DemoRecord) -> None:
+        """The dashboard and alarms the stack created, each alarm notifying the job-events topic."""
+        started = time.monotonic()
+        cloudwatch, outputs = self.client("cloudwatch"), record.outputs
+        dashboard = outputs["DashboardName"]
+        body = json.loads(cloudwatch.get_dashboard(DashboardName=dashboard)["DashboardBody"])
+        record.dashboard_widgets = [w.get("properties", {}).get("title", "") for w in body.get("widgets", [])]
+        prefix = metric_names.alarm_name_prefix(target.stack)
+        found = cloudwatch.describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"]
+        record.alarms = {
+            a["AlarmName"]: [*a.get("AlarmActions", []), *a.get("InsufficientDataActions", [])] for a in found
+        }
+        silent = [
+            name for name, actions in record.alarms.items() if outputs["JobEventsTopicArn"] not in actions
+        ]
+        if not record.alarms or silent:
+            raise DemoFailure(
+                "monitor", f"alarms without the job-events topic: {silent or 'no alarms at all'}"
+            )
+        names = ", ".join(sorted(n.removeprefix(prefix) for n in record.alarms))
+        detail = (
+            f"dashboard {dashboard} ({len(record.dashboard_widgets)} widgets); {len(record.alarms)} alarms "
+            f"{prefix}{{{names}}} → the job-events topic"
+        )
+        self.report.line("monitor", detail, time.monotonic() - started)
 
 
 def _hyperparameters(job: Mapping[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ def snapshot(client: Callable[[str], Any]) -> Inventory:
     """Names of everything a CDK stack of this project can create, by kind; `client(name)` makes boto3 clients."""
     cfn, lam, s3, iam = (client(name) for name in ("cloudformation", "lambda", "s3", "iam"))
     logs, sns, events, bedrock = (client(name) for name in ("logs", "sns", "events", "bedrock"))
+    cloudwatch = client("cloudwatch")
     stacks = [
         s["StackName"]
         for s in _paged(cfn, "list_stacks", "StackSummaries")
@@ -45,6 +46,10 @@ def snapshot(client: Callable[[str], Any]) -> Inventory:
         ),
         "topics": frozenset(t["TopicArn"].rsplit(":", 1)[-1] for t in _paged(sns, "list_topics", "Topics")),
         "event rules": frozenset(r["Name"] for r in events.list_rules().get("Rules", [])),
+        "dashboards": frozenset(
+            d["DashboardName"] for d in _paged(cloudwatch, "list_dashboards", "DashboardEntries")
+        ),
+        "alarms": frozenset(a["AlarmName"] for a in _paged(cloudwatch, "describe_alarms", "MetricAlarms")),
         "running jobs": frozenset(j["jobName"] for j in jobs if j.get("status") in RUNNING_JOB_STATES),
     }
 

@@ -196,13 +196,19 @@ def status(
         bool,
         typer.Option(
             "--watch",
-            help="Poll with backoff until the job ends: a live table in a terminal, else a line per poll.",
+            help="Poll with backoff until the job ends: a live table in a terminal, else a line per poll, "
+            "each with the reward function's live figures (batches, reward, alarms in ALARM).",
         ),
     ] = False,
     out: OutOption = Path("reports"),
     region: RegionOption = None,
 ) -> None:
-    """Show the stack's RFT job; on Completed, save its reward curve; exit 4 if it Failed."""
+    """Show the stack's RFT job and its live reward; on Completed, save its reward curve; exit 4 if it Failed.
+
+    The live reward (batches scored, latest and smoothed MeanReward, alarms in ALARM) comes from the
+    reward function's CloudWatch metrics and is drawn to OUT/reward-live-STACK.png; it needs
+    cloudwatch:GetMetricData and cloudwatch:DescribeAlarms.
+    """
     from rft import job_control
     from rft.project import resolve_stack
 

@@ -209,8 +209,11 @@ def watch(
     sleep: Sleep | None = None,
     delays: Iterator[float] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    figures: Callable[[JobView], str] | None = None,
 ) -> dict[str, Any]:
     """Poll until the job reaches a terminal state; status changes are printed as they happen.
+
+    `figures(view)` adds the live reward figures (rft.live_metrics) to each poll's line.
 
     In a terminal a live table shows the job. In a log or CI, where a live table cannot redraw, each
     poll prints one line (status, elapsed, next check), so a watch that waits minutes is never silent.
@@ -227,14 +230,17 @@ def watch(
         while not job_view(job).terminal:
             delay = next(delays)
             view = job_view(job)
+            extra = figures(view) if figures else ""
             if live is not None:
                 next_check = (now() + timedelta(seconds=delay)).strftime("%H:%M:%S")
                 footer = f"poll {polls}; next check at {next_check} (Ctrl-C stops watching, not the job)"
+                footer = f"{extra}\n{footer}" if extra else footer
                 live.update(render_job(view, now(), footer))
             else:
                 console.print(
                     f"{now():%H:%M:%S} {job_name}: {view.status}, elapsed {format_elapsed(view.elapsed(now()))}"
-                    f" (poll {polls}; next check in {delay:g} s)"
+                    f"{', ' + extra if extra else ''} (poll {polls}; next check in {delay:g} s)",
+                    soft_wrap=True,
                 )
             sleep(delay)
             previous = job_view(job).status
@@ -252,8 +258,8 @@ def watch(
 
 def save_reward_curve(
     s3: BaseClient, view: JobView, fallback_output_uri: str, out_path: Path, console: Console
-) -> Path | None:
-    """Read the metrics a completed job wrote and plot them; None (with a note) when there are none."""
+) -> dict[str, tuple[list[float], list[float]]] | None:
+    """Plot the metrics a completed job wrote; its training curves, or None (with a note) when none."""
     output_uri = view.output_uri if view.output_uri.startswith("s3://") else fallback_output_uri
     metrics = read_job_metrics(s3, output_uri, view.arn)
     if metrics.training is None and metrics.validation is None:
@@ -268,7 +274,7 @@ def save_reward_curve(
         out_path, title=f"{view.name}: training metrics", training=training, validation=validation
     )
     console.print(f"wrote {path}")
-    return path
+    return training
 
 
 def _print_metric_summary(
@@ -307,19 +313,34 @@ def status(
     sleep: Sleep | None = None,
     delays: Iterator[float] | None = None,
 ) -> JobView:
+    from rft.live_metrics import LiveReward
+
     target = stack_job(stack, region)
     bedrock = client("bedrock", region)
     job = get_job(bedrock, target.job_name)
+    live = LiveReward(client("cloudwatch", region), stack, target.outputs, region, out_dir, console)
+
+    def figures(view: JobView) -> str:
+        return live.poll(view.created, datetime.now(UTC))
+
     if watch_job and not job_view(job).terminal:
-        job = watch(bedrock, target.job_name, console, first=job, sleep=sleep, delays=delays)
+        job = watch(bedrock, target.job_name, console, first=job, sleep=sleep, delays=delays, figures=figures)
     else:
         console.print(render_job(job_view(job), datetime.now(UTC)))
     view = job_view(job)
+    line = figures(view)
+    if line:
+        console.print(f"live reward: {line}", soft_wrap=True)
+    console.print(f"dashboard: {live.dashboard_url}", soft_wrap=True)
+    bedrock_curves = None
     if view.status == "Completed":
         out_path = out_dir / f"{stack}-reward-curve.png"
-        save_reward_curve(
+        bedrock_curves = save_reward_curve(
             client("s3", region), view, target.outputs.get("OutputDataUri", ""), out_path, console
         )
+    png = live.draw(bedrock_curves)
+    if png is not None:
+        console.print(f"wrote {png}")
     if view.status == "Failed":
         raise UserError(
             f"job {view.name} failed: {view.failure_message or 'no failureMessage given'}", EXIT_JOB_FAILED

@@ -109,3 +109,37 @@ def accuracy_bars(
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
     return path
+
+
+def live_reward_curve(
+    path: Path,
+    *,
+    title: str,
+    minutes: Sequence[float],
+    rewards: Sequence[float],
+    smoothed: Sequence[float],
+    bedrock: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+) -> Path:
+    """The reward function's mean reward against minutes since the job started; with Bedrock's own
+    CSV curves (by step) in a second panel, when the job has completed and wrote them."""
+    figure = _figure(12.0 if bedrock else 8.0, 4.5)
+    axes = figure.add_subplot(1, 2 if bedrock else 1, 1)
+    axes.plot(minutes, rewards, label="mean reward per period", linewidth=0.8, alpha=0.5, marker=".")
+    axes.plot(minutes, smoothed, label="smoothed", linewidth=1.8)
+    axes.set_xlabel("minutes since the job started")
+    axes.set_ylabel("MeanReward")
+    axes.set_ylim(0, 1)
+    axes.set_title(title, fontsize=10)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    if bedrock:
+        right = figure.add_subplot(1, 2, 2)
+        for name, (steps, values) in bedrock.items():
+            right.plot(steps, values, label=name, linewidth=1.4)
+        right.set_xlabel("step")
+        right.set_title("Bedrock's training metrics (CSV, after completion)", fontsize=10)
+        right.grid(alpha=0.3)
+        right.legend()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    return path

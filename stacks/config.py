@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from stacks.alarm_thresholds import ALARM_DEFAULTS, ALARM_SETTINGS, AlarmThresholds
 from tasks.spec import JudgeSpec, TaskSpec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -83,6 +84,8 @@ APP_DEFAULTS: Mapping[str, Any] = {
     "rft:destroyDataOnDelete": True,
     "rft:logRetentionDays": 30,
     "rft:notificationEmail": "",
+    # The training alarms' thresholds (stacks/alarm_thresholds.py has their defaults and ranges).
+    **ALARM_DEFAULTS,
 }
 
 # -- per-task settings -----------------------------------------------------------------------------
@@ -186,6 +189,7 @@ class AppConfig:
     destroy_data_on_delete: bool
     log_retention_days: int
     notification_email: str
+    alarms: AlarmThresholds
     provenance: tuple[Setting, ...]
 
 
@@ -243,8 +247,22 @@ def load_app_config(context: ContextLike, tasks: Iterable[TaskSpec] | None = Non
         destroy_data_on_delete=_as_bool(value["rft:destroyDataOnDelete"], "rft:destroyDataOnDelete"),
         log_retention_days=_as_int(value["rft:logRetentionDays"], "rft:logRetentionDays"),
         notification_email=_email(value["rft:notificationEmail"]),
+        alarms=_alarm_thresholds(value),
         provenance=provenance,
     )
+
+
+def _alarm_thresholds(value: Mapping[str, Any]) -> AlarmThresholds:
+    checked: dict[str, float] = {}
+    for key, (name, kind, low, high) in ALARM_SETTINGS.items():
+        number = _number_in(value[key], low, high, integer=kind is int)
+        if number is None:
+            rule = f"a {'whole number' if kind is int else 'number'} from {low:g} to {high:g}"
+            raise ConfigError(
+                f"{key} is {value[key]!r}, but it must be {rule}; set it in cdk.json or with -c {key}=<value>."
+            )
+        checked[name] = int(number) if kind is int else number
+    return AlarmThresholds(**checked)
 
 
 def load_config(task: TaskSpec, context: ContextLike, app: AppConfig | None = None) -> RftConfig:

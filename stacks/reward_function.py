@@ -13,6 +13,7 @@ from constructs import Construct
 
 from stacks.bedrock_model import BedrockModel
 from stacks.functions import LAMBDA_ROOT, function_role, lambda_code, log_group, python_function
+from stacks.metric_names import names
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class RewardFunction(Construct):
         self.role = function_role(self, "RewardRole", self.log_group)
         environment = {
             "POWERTOOLS_SERVICE_NAME": props.service_name,
-            "POWERTOOLS_METRICS_NAMESPACE": "BedrockRft",
+            "POWERTOOLS_METRICS_NAMESPACE": names.NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": "INFO",
             **props.environment,
         }

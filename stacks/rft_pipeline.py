@@ -2,7 +2,7 @@
 
 Reads like the architecture diagram:
     data (JSONL assets) → output bucket → RewardFunction → Bedrock service role → BedrockRftJob
-    → JobNotifications
+    → JobNotifications → TrainingMonitor
 
 Everything is least privilege: the Bedrock role reads exactly the two data objects, writes only the
 output prefix and invokes only this task's reward function; the launcher may create, read and stop
@@ -13,7 +13,7 @@ configuration, so another CDK app can use it (docs/construct.md).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,14 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
+from stacks.alarm_thresholds import AlarmThresholds
 from stacks.bedrock_model import BedrockModel
 from stacks.bedrock_rft_job import BedrockRftJob, BedrockRftJobProps, job_name_prefix
 from stacks.dependency_layer import dependency_layer
 from stacks.job_notifications import JobNotifications, JobNotificationsProps
 from stacks.nag import acknowledge, logical_id
 from stacks.reward_function import RewardFunction, RewardFunctionProps
+from stacks.training_monitor import TrainingMonitor, TrainingMonitorProps
 
 OUTPUT_PREFIX = "rft-output/"
 
@@ -59,6 +61,8 @@ class RftPipelineProps:
     notification_email: str | None = None
     # Jobs are named `<prefix>-<hash>`; None: from the stack name.
     job_name_prefix: str | None = None
+    # When the training alarms fire (stacks/alarm_thresholds.py has the defaults).
+    alarm_thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
 
 
 class RftPipeline(Construct):
@@ -122,6 +126,22 @@ class RftPipeline(Construct):
             ),
         )
         self.job_events_topic = self.notifications.topic
+
+        # 7. The reward function's metrics, live: a dashboard, and alarms into the job-events topic.
+        self.monitor = TrainingMonitor(
+            self,
+            "Monitor",
+            props=TrainingMonitorProps(
+                function=self.reward_function,
+                timeout=reward.timeout,
+                service_name=reward.service_name,
+                topic=self.job_events_topic,
+                topic_key=self.notifications.key,
+                judged=reward.judge is not None,
+                thresholds=props.alarm_thresholds,
+                label=props.name,
+            ),
+        )
 
     @property
     def data_assets(self) -> list[s3_assets.Asset]:

@@ -23,6 +23,7 @@ from stacks.config import (
 from stacks.functions import RETENTION_DAYS, retention
 from stacks.job_notifications import JobNotifications
 from stacks.logical_ids import flat_logical_id
+from stacks.metric_names import names
 from stacks.reward_function import RewardFunction, RewardFunctionProps, RewardJudge
 from stacks.rft_pipeline import RftPipeline, RftPipelineProps
 from tasks.spec import TaskSpec
@@ -62,6 +63,12 @@ class RftStack(Stack):
             "JobEventsTopicArn",
             value=p.job_events_topic.topic_arn,
             description="Job state changes (subscribe, or set rft:notificationEmail in cdk.json)",
+        )
+        CfnOutput(
+            self,
+            "DashboardName",
+            value=p.monitor.dashboard_name,
+            description="CloudWatch dashboard of the reward's live metrics (`rft status` prints its URL)",
         )
         if p.job is not None:
             CfnOutput(
@@ -103,7 +110,7 @@ def pipeline_props(config: RftConfig, data: PrepResult) -> RftPipelineProps:
         reward=RewardFunctionProps(
             handler=task.reward_handler,
             packages=(task.reward_package, SHARED_REWARD_PACKAGE),
-            service_name=f"{task.name}-reward",
+            service_name=names.reward_service_name(task.name),
             description=f"Bedrock RFT reward (grader) for {task.name}: {task.description}",
             timeout=Duration.seconds(task.reward_timeout_s),
             memory_size=task.reward_memory_mb,
@@ -118,6 +125,7 @@ def pipeline_props(config: RftConfig, data: PrepResult) -> RftPipelineProps:
         destroy_data_on_delete=config.destroy_data_on_delete,
         log_retention=log_retention,
         notification_email=config.notification_email or None,
+        alarm_thresholds=config.alarms,
     )
 
 

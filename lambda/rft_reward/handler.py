@@ -23,6 +23,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from rft_reward import metric_names as names
 from rft_reward.environment import DEFAULT_DEADLINE_MARGIN_S, deadline_from_context
 from rft_reward.reward_input import SAMPLE_ERROR_REASONS, Sample, SampleError, parse_sample
 from rft_reward.reward_output import (
@@ -115,7 +116,7 @@ class RewardHandler:
                 "Reward event must be a JSON array of samples; returning no results",
                 extra={"event_type": type(event).__name__},
             )
-            self.metrics.add_metric(name="InvalidEvents", unit=MetricUnit.Count, value=1)
+            self.metrics.add_metric(name=names.INVALID_EVENTS, unit=MetricUnit.Count, value=1)
             return []
         ids: list[Any] = []
         slots: list[Sample | Score] = []
@@ -252,21 +253,21 @@ class RewardHandler:
             invalid_scores += times * (INVALID_SCORE in metrics)
             timeouts += times * (SCORER_TIMEOUT in metrics)
         counts = {
-            "BatchSize": len(scores),
-            "FormatFailures": format_failures,
-            "BadSamples": bad_samples,
-            "ScorerErrors": scorer_errors,
-            "InvalidScores": invalid_scores,
+            names.BATCH_SIZE: len(scores),
+            names.FORMAT_FAILURES: format_failures,
+            names.BAD_SAMPLES: bad_samples,
+            names.SCORER_ERRORS: scorer_errors,
+            names.INVALID_SCORES: invalid_scores,
         }
         # Only in batches that had one, like the judge's JudgeSubstituted: alarm on presence.
         if timeouts:
-            counts["ScorerTimeouts"] = timeouts
+            counts[names.SCORER_TIMEOUTS] = timeouts
         values = {name: (value, MetricUnit.Count) for name, value in counts.items()}
         summary: dict[str, Any] = dict(counts)
         if scores:
             mean = sum(map(_value, scores)) / len(scores)  # in input order, as a plain loop adds
-            values["MeanReward"] = (mean, MetricUnit.NoUnit)
-            summary["MeanReward"] = round(mean, 6)
+            values[names.MEAN_REWARD] = (mean, MetricUnit.NoUnit)
+            summary[names.MEAN_REWARD] = round(mean, 6)
         add_batch_metrics(self.metrics, values)
         self.logger.info("Scored reward batch", extra=summary)
 
@@ -274,7 +275,7 @@ class RewardHandler:
         """Last resort after an internal error: zero for every sample, ids preserved."""
         if not isinstance(event, list):
             return []
-        self.metrics.add_metric(name="InternalErrors", unit=MetricUnit.Count, value=1)
+        self.metrics.add_metric(name=names.INTERNAL_ERRORS, unit=MetricUnit.Count, value=1)
         score = failed(INTERNAL_ERROR)
         return [to_result(item.get("id") if isinstance(item, dict) else None, score) for item in event]
 

@@ -19,7 +19,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.constants import MAX_METRICS
 
-DEFAULT_NAMESPACE = "BedrockRft"
+from rft_reward.metric_names import NAMESPACE
+
+DEFAULT_NAMESPACE = NAMESPACE
 NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
 SERVICE_ENV = "POWERTOOLS_SERVICE_NAME"
 

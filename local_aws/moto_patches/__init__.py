@@ -2,7 +2,7 @@
 
 Each closes a gap found by deploying this project's stacks to stock moto with the pinned CDK CLI
 (local_aws/README.md lists them); the modules say which: `lambda_patches`,
-`cloudformation_patches`, `change_set_patches`, `bedrock_patches`. The emulator calls `apply()` when it
+`cloudformation_patches`, `change_set_patches`, `bedrock_patches`, `cloudwatch_patches`. The emulator calls `apply()` when it
 starts and `restore()` when it stops; `install(runtime)` connects Lambda invocations to it.
 """
 
@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from moto.cloudformation import parsing
 
-from local_aws.moto_patches import bedrock_patches, cloudformation_patches, lambda_patches, registry
+from local_aws.moto_patches import (
+    bedrock_patches,
+    cloudformation_patches,
+    cloudwatch_patches,
+    lambda_patches,
+    registry,
+)
 from local_aws.moto_patches.bedrock_patches import job_name_from_identifier
 from local_aws.moto_patches.lambda_patches import PatchRuntime, install, run_function
 
@@ -35,6 +41,7 @@ def apply() -> None:
         cloudformation_patches.patch()
         cloudformation_patches.patch_cloudtrail()
         bedrock_patches.patch()
+        cloudwatch_patches.patch()
         _clear_model_caches()
         _applied = True
 

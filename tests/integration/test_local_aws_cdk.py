@@ -68,6 +68,13 @@ def test_gsm_stack_deploys_grades_updates_and_destroys_offline(demo: tuple[Demo,
     rft = first["customizationConfig"]["rftConfig"]
     assert rft["graderConfig"]["lambdaGrader"]["lambdaArn"] == record.outputs["RewardFunctionArn"]
     assert rft["hyperParameters"]["epochCount"] == 1
+    # The training dashboard and its alarms exist in the emulator, each notifying the job-events topic.
+    assert "Mean reward (the live training-reward curve)" in record.dashboard_widgets
+    topic = record.outputs["JobEventsTopicArn"]
+    assert record.alarms == {
+        f"GsmRftStack-training-{name}": [topic]
+        for name in ("batches-stalled", "reward-duration", "reward-errors", "scorer-errors")
+    }
     # `cdk diff` showed the one-value change, and deploying it replaced the job.
     assert record.diff == ["[~] Custom::BedrockRftJob Pipeline/RftJob/Job: HyperParameters.epochCount 1 -> 2"]
     second = record.second_job
@@ -78,7 +85,7 @@ def test_gsm_stack_deploys_grades_updates_and_destroys_offline(demo: tuple[Demo,
     assert set(record.statuses_after_destroy.values()) == {"Stopped"}
     assert record.leftovers == {}
     assert [line.split()[1] for line in lines] == [
-        "synth", "deploy", "synth", "invoke", "job", "diff", "update", "destroy", "verify",
+        "synth", "deploy", "synth", "invoke", "job", "monitor", "diff", "update", "destroy", "verify",
     ]  # fmt: skip
 
 

@@ -104,11 +104,17 @@ def test_data_assets_meet_bedrock_minimums(synthesized):
 
 def test_all_stacks_share_one_construct_and_the_same_shape(synth):
     # RLVR and RLAIF alike: the same resources under the same logical ids; only properties differ
-    # (an RLAIF reward's role may also invoke its judge).
+    # (an RLAIF reward's role may also invoke its judge), and an RLAIF stack adds its judge's alarm.
     shapes = {
         name: sorted((r["Type"], logical) for logical, r in synth(name).to_json()["Resources"].items())
         for name in TASK_NAMES
     }
+    judge_alarms = {
+        name: [s for s in shape if s[1].startswith("PipelineMonitorJudgeErrorRate")]
+        for name, shape in shapes.items()
+    }
+    assert {name for name, found in judge_alarms.items() if found} == {"pandalm"}
+    shapes = {name: [s for s in shape if s not in judge_alarms[name]] for name, shape in shapes.items()}
     assert "pandalm" in shapes and len({json.dumps(s) for s in shapes.values()}) == 1, shapes
 
 

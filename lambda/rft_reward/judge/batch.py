@@ -26,6 +26,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from rft_reward import metric_names as names
 from rft_reward.environment import deadline_from_context
 from rft_reward.handler import RewardHandler, make_batch_handler
 from rft_reward.judge.client import JudgeClient, JudgeRequest, JudgeResult, JudgeSettings
@@ -178,18 +179,20 @@ def _record(
     errors = Counter(r.error for r in calls if r.error is not None)
     latencies = [r.latency_ms for r in calls if r.latency_ms > 0]
     metrics = handler.metrics
-    metrics.add_metric(name="JudgeCalls", unit=MetricUnit.Count, value=len(calls))
-    metrics.add_metric(name="JudgeErrors", unit=MetricUnit.Count, value=sum(errors.values()))
+    metrics.add_metric(name=names.JUDGE_CALLS, unit=MetricUnit.Count, value=len(calls))
+    metrics.add_metric(name=names.JUDGE_ERRORS, unit=MetricUnit.Count, value=sum(errors.values()))
     metrics.add_metric(
-        name="JudgeThrottlesRetried", unit=MetricUnit.Count, value=sum(r.throttles_retried for r in calls)
+        name=names.JUDGE_THROTTLES_RETRIED,
+        unit=MetricUnit.Count,
+        value=sum(r.throttles_retried for r in calls),
     )
     if latencies:
         metrics.add_metric(
-            name="JudgeLatencyMsMean", unit=MetricUnit.Milliseconds, value=sum(latencies) / len(latencies)
+            name=names.JUDGE_LATENCY_MEAN, unit=MetricUnit.Milliseconds, value=sum(latencies) / len(latencies)
         )
-        metrics.add_metric(name="JudgeLatencyMsMax", unit=MetricUnit.Milliseconds, value=max(latencies))
+        metrics.add_metric(name=names.JUDGE_LATENCY_MAX, unit=MetricUnit.Milliseconds, value=max(latencies))
     if errors:
-        metrics.add_metric(name="JudgeSubstituted", unit=MetricUnit.Count, value=sum(errors.values()))
+        metrics.add_metric(name=names.JUDGE_SUBSTITUTED, unit=MetricUnit.Count, value=sum(errors.values()))
         handler.logger.warning(
             "Judge failed for some samples; they get the batch's mean judge score, "
             "or the task's code-checked score alone when the judge scored none",
