@@ -7,12 +7,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aws_cdk import Duration
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.bedrock_model import BedrockModel
-from stacks.functions import LAMBDA_ROOT, function_role, lambda_code, log_group, python_function
+from stacks.functions import (
+    LAMBDA_ROOT,
+    FunctionVpc,
+    function_role,
+    lambda_code,
+    log_group,
+    place_in_vpc,
+    python_function,
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,10 @@ class RewardFunctionProps:
     # Layers the handler imports from (RftPipeline adds its Powertools + boto3 layer).
     layers: Sequence[lambda_.ILayerVersion] = ()
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
+    # Customer-managed key for the log group and the environment variables (None: AWS-managed).
+    encryption_key: kms.IKey | None = None
+    # Run in these subnets with these security groups (None: Lambda's own network).
+    vpc: FunctionVpc | None = None
 
 
 class RewardFunction(Construct):
@@ -68,7 +81,7 @@ class RewardFunction(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: RewardFunctionProps) -> None:
         super().__init__(scope, construct_id)
         # Child ids as in the flat construct this came from (RftStack keeps deployed logical ids).
-        self.log_group = log_group(self, "RewardLogs", props.log_retention)
+        self.log_group = log_group(self, "RewardLogs", props.log_retention, props.encryption_key)
         self.role = function_role(self, "RewardRole", self.log_group)
         environment = {
             "POWERTOOLS_SERVICE_NAME": props.service_name,
@@ -93,4 +106,7 @@ class RewardFunction(Construct):
             environment=environment,
             description=props.description,
             reserved_concurrency=props.reserved_concurrency,
+            key=props.encryption_key,
         )
+        if props.vpc is not None:
+            place_in_vpc(self.function, self.role, props.vpc)
