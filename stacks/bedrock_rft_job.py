@@ -156,12 +156,34 @@ class BedrockRftJob(Construct):
                 ),
             },
         )
-        checkov_skip(
-            self.launcher,
-            "A custom-resource function called synchronously by CloudFormation: a failure is reported to "
-            "the stack, so there is nothing for a dead-letter queue to keep.",
-            "CKV_AWS_116",
-        )
+        self._checkov_skips(key)
+
+    def _checkov_skips(self, key: kms.IKey | None) -> None:
+        framework = self.provider.node.find_child("framework-onEvent")
+        for function in (self.launcher, framework):
+            checkov_skip(
+                function,
+                "A custom-resource function called synchronously by CloudFormation needs no DLQ: a "
+                "failure is reported to the stack.",
+                "CKV_AWS_116",
+            )
+            checkov_skip(
+                function,
+                "Runs once per deploy to call Bedrock's control plane; the job itself runs in rft:vpc.",
+                "CKV_AWS_117",
+            )
+            checkov_skip(
+                function,
+                "Invoked only by CloudFormation, once per deploy: a reserved limit would only take "
+                "concurrency from the account.",
+                "CKV_AWS_115",
+            )
+            if key is None:
+                checkov_skip(
+                    function,
+                    "No secrets in its environment; set rft:kmsKeyArn to encrypt it with your key.",
+                    "CKV_AWS_173",
+                )
 
     @property
     def job_name(self) -> str:

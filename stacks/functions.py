@@ -15,7 +15,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.dependency_layer import RUNTIME
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, checkov_skip
 
 LAMBDA_ROOT = Path(__file__).resolve().parent.parent / "lambda"
 
@@ -40,9 +40,16 @@ def log_group(
 ) -> logs.LogGroup:
     """With `key`, CloudWatch Logs encrypts the group with it (the key policy must allow
     logs.<region>.amazonaws.com for this group: docs/governed-account.md)."""
-    return logs.LogGroup(
+    group = logs.LogGroup(
         scope, construct_id, retention=retention, removal_policy=RemovalPolicy.DESTROY, encryption_key=key
     )
+    if key is None:
+        checkov_skip(
+            group,
+            "CloudWatch Logs encrypts every log group; set rft:kmsKeyArn to use your own key.",
+            "CKV_AWS_158",
+        )
+    return group
 
 
 def grant_key_use(
@@ -171,5 +178,11 @@ def place_in_vpc(function: lambda_.Function, role: iam.Role, vpc: FunctionVpc) -
         "which EC2 authorises without resource-level scoping.",
         "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
     )
+    checkov_skip(
+        role.node.find_child("DefaultPolicy"),
+        "Lambda's VPC network interfaces (AWSLambdaVPCAccessExecutionRole's actions) cannot be scoped "
+        "to resources by EC2.",
+        "CKV_AWS_111",
+    )
     # The role must hold the ENI permissions before Lambda creates the function in the VPC.
-    cfn.add_dependency(role.node.find_child("DefaultPolicy").node.default_child)  # type: ignore[arg-type]
+    function.node.add_dependency(role.node.find_child("DefaultPolicy"))

@@ -22,6 +22,7 @@ from stacks.functions import (
     place_in_vpc,
     python_function,
 )
+from stacks.nag import checkov_skip
 
 
 @dataclass(frozen=True)
@@ -110,3 +111,26 @@ class RewardFunction(Construct):
         )
         if props.vpc is not None:
             place_in_vpc(self.function, self.role, props.vpc)
+        else:
+            checkov_skip(
+                self.function, "VPC placement is available through rft:vpc → rewardInVpc.", "CKV_AWS_117"
+            )
+        checkov_skip(
+            self.function,
+            "Bedrock calls the grader synchronously and handles a failed batch itself; an asynchronous "
+            "dead-letter queue would never receive an event.",
+            "CKV_AWS_116",
+        )
+        if props.reserved_concurrency is None:
+            checkov_skip(
+                self.function,
+                "An exact reward is bounded by Bedrock's batch rate; judge rewards reserve concurrency "
+                "(rft:<task>:rewardReservedConcurrency).",
+                "CKV_AWS_115",
+            )
+        if props.encryption_key is None:
+            checkov_skip(
+                self.function,
+                "No secrets in its environment (settings only); set rft:kmsKeyArn to encrypt it with your key.",
+                "CKV_AWS_173",
+            )
