@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -38,9 +39,24 @@ from stacks.dependency_layer import LayerBuildError  # noqa: E402
 from stacks.rft_stack import build_task_stack  # noqa: E402
 from tasks import TASKS  # noqa: E402
 
+PERMISSIONS_BOUNDARY = "@aws-cdk/core:permissionsBoundary"
+
+
+def _boundary_from_command_line(app: cdk.App) -> None:
+    """`-c @aws-cdk/core:permissionsBoundary=<name>` arrives as a string, which CDK would ignore without
+    a word (it reads `{"name": ...}` or `{"arn": ...}`): take a string as the policy's name or ARN."""
+    value = app.node.try_get_context(PERMISSIONS_BOUNDARY)
+    if isinstance(value, str) and value.strip():
+        text = value.strip()
+        boundary = (
+            json.loads(text) if text.startswith("{") else {"arn" if text.startswith("arn:") else "name": text}
+        )
+        app.node.set_context(PERMISSIONS_BOUNDARY, boundary)
+
 
 def main() -> None:
     app = cdk.App()
+    _boundary_from_command_line(app)
     try:
         context = Context.from_node(app.node)
         app_config = load_app_config(context, TASKS)
