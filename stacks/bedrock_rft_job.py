@@ -156,10 +156,15 @@ class BedrockRftJob(Construct):
                 ),
             },
         )
-        self._checkov_skips(key)
+        self._framework_function(key)
 
-    def _checkov_skips(self, key: kms.IKey | None) -> None:
+    def _framework_function(self, key: kms.IKey | None) -> None:
+        """The key grant and checkov skips of the launcher and of CDK's Provider framework function."""
         framework = self.provider.node.find_child("framework-onEvent")
+        if key is not None:
+            # Its environment is encrypted with the key too (providerFunctionEnvEncryption).
+            assert isinstance(framework, lambda_.Function) and framework.role is not None
+            grant_key_use(framework.role, key, ["kms:Decrypt"], "lambda")
         for function in (self.launcher, framework):
             checkov_skip(
                 function,

@@ -103,7 +103,11 @@ def test_the_launcher_may_let_bedrock_create_grants_only_through_bedrock(synth):
 
 def test_functions_may_decrypt_their_environment_only_through_lambda(synth):
     t = synth(**GOVERNED)
-    for role in ("PipelineRewardRole", "PipelineJobLauncherRole"):
+    for role in (
+        "PipelineRewardRole",
+        "PipelineJobLauncherRole",
+        "PipelineJobProviderframeworkonEventServiceRole",
+    ):
         lambda_grants = [
             s
             for s in kms_statements(t, role)
