@@ -137,19 +137,13 @@ def test_create_sends_the_exact_rft_request(stubbed, context):
 
 def test_create_sends_the_key_and_the_vpc_when_set(stubbed, context):
     job_arn = "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/amazon.nova-2-lite-v1:0:256k/abcdef123456"
+    # Every field of the plain request (asserted exactly above), plus the two new ones.
+    plain = "jobName customModelName clientRequestToken roleArn baseModelIdentifier customizationType"
+    sections = (
+        "trainingDataConfig validationDataConfig outputDataConfig customizationConfig jobTags customModelTags"
+    )
     expected = {
-        "jobName": ANY,
-        "customModelName": ANY,
-        "clientRequestToken": ANY,
-        "roleArn": ROLE_ARN,
-        "baseModelIdentifier": NOVA,
-        "customizationType": "REINFORCEMENT_FINE_TUNING",
-        "trainingDataConfig": ANY,
-        "validationDataConfig": ANY,
-        "outputDataConfig": ANY,
-        "customizationConfig": ANY,
-        "jobTags": ANY,
-        "customModelTags": ANY,
+        **dict.fromkeys(f"{plain} {sections}".split(), ANY),
         "customModelKmsKeyId": KMS_KEY_ARN,
         "vpcConfig": json.loads(VPC_CONFIG),
     }
