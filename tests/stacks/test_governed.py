@@ -5,6 +5,7 @@ the templates are today's (tests/stacks/test_snapshot.py)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -258,3 +259,35 @@ def test_vpc_from_the_command_line_is_json_text(synth):
     vpc = Capture()
     t.has_resource_properties("Custom::BedrockRftJob", {"VpcConfig": vpc})
     assert json.loads(vpc.as_string())["subnetIds"] == SUBNETS
+
+
+def test_the_readme_cdk_json_example_synthesizes(synth):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("A worked `cdk.json`", 1)[1].split("```json\n", 1)[1].split("```", 1)[0]
+    context = json.loads("{" + block + "}")
+    t = synth(**context)
+    t.has_resource_properties("Custom::BedrockRftJob", {"CustomModelKmsKeyId": context["rft:kmsKeyArn"]})
+    boundaries = {
+        json.dumps(r["Properties"]["PermissionsBoundary"])
+        for r in t.find_resources("AWS::IAM::Role").values()
+    }
+    assert len(boundaries) == 1 and ":policy/ml-mlteam-boundary" in boundaries.pop()
+
+
+@pytest.mark.parametrize(
+    ("given", "taken"),
+    [
+        ("rft-boundary", {"name": "rft-boundary"}),
+        ("arn:aws:iam::123456789012:policy/b", {"arn": "arn:aws:iam::123456789012:policy/b"}),
+        ('{"name": "b"}', {"name": "b"}),
+    ],
+)
+def test_a_boundary_given_with_dash_c_is_not_ignored(given, taken):
+    """The CLI passes `-c` values as strings, which CDK itself would silently ignore."""
+    import aws_cdk as cdk
+
+    import app as cdk_app
+
+    app = cdk.App(context={cdk_app.PERMISSIONS_BOUNDARY: given})
+    cdk_app._boundary_from_command_line(app)
+    assert app.node.try_get_context(cdk_app.PERMISSIONS_BOUNDARY) == taken
