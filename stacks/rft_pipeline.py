@@ -213,7 +213,6 @@ class RftPipeline(Construct):
                 ("CKV_AWS_116", "called synchronously by CloudFormation; a failure fails the stack"),
                 ("CKV_AWS_117", "calls only the S3 API, once, on stack deletion"),
                 ("CKV_AWS_115", "runs once, on stack deletion"),
-                ("CKV_AWS_173", "its environment is empty"),
             ):
                 checkov_skip(handler, f"CDK's auto-delete-objects custom resource: {why}.", check)
         return bucket
