@@ -125,9 +125,10 @@ def test_the_client_environment_cannot_reach_real_aws() -> None:
 
 
 def test_the_demo_has_a_target_for_every_registered_stack_with_an_update_that_changes_a_value() -> None:
+    from tasks import TASKS
+
     from local_aws.demo import DEMO_TARGETS
     from local_aws.settings import PROJECT_ROOT
-    from tasks import TASKS
 
     context = json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
     assert sorted(DEMO_TARGETS) == sorted(task.stack_name for task in TASKS)
