@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 from stacks.node_banner import silence_node_banner
@@ -17,10 +18,33 @@ from stacks.dependency_layer import LayerBuildError  # noqa: E402
 from stacks.rft_stack import build_task_stack  # noqa: E402
 from tasks import TASKS  # noqa: E402
 
+PERMISSIONS_BOUNDARY = "@aws-cdk/core:permissionsBoundary"
+
+
+def _boundary_from_command_line(app: cdk.App) -> None:
+    """`-c @aws-cdk/core:permissionsBoundary=<name>` arrives as a string, which CDK would ignore without
+    a word (it reads `{"name": ...}` or `{"arn": ...}`): take a string as the policy's name or ARN."""
+    value = app.node.try_get_context(PERMISSIONS_BOUNDARY)
+    if isinstance(value, str) and value.strip():
+        text = value.strip()
+        try:
+            boundary = (
+                json.loads(text)
+                if text.startswith("{")
+                else {"arn" if text.startswith("arn:") else "name": text}
+            )
+        except ValueError as error:
+            raise ConfigError(
+                f"{PERMISSIONS_BOUNDARY} {text!r} is not valid JSON ({error}); pass a policy name, an ARN, "
+                'or {"name": ...}.'
+            ) from None
+        app.node.set_context(PERMISSIONS_BOUNDARY, boundary)
+
 
 def main() -> None:
     app = cdk.App()
     try:
+        _boundary_from_command_line(app)
         context = Context.from_node(app.node)
         app_config = load_app_config(context, TASKS)
         for task in TASKS:

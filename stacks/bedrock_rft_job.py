@@ -18,14 +18,23 @@ from typing import Any
 
 from aws_cdk import CustomResource, Duration, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from stacks.bedrock_model import BedrockModel
-from stacks.functions import LAMBDA_ROOT, function_role, lambda_code, log_group, python_function
-from stacks.nag import acknowledge, logical_id, nag_account, nag_partition, nag_region
+from stacks.functions import (
+    LAMBDA_ROOT,
+    FunctionVpc,
+    function_role,
+    grant_key_use,
+    lambda_code,
+    log_group,
+    python_function,
+)
+from stacks.nag import acknowledge, checkov_skip, logical_id, nag_account, nag_partition, nag_region
 
 JOB_PACKAGE = "rft_job"
 NAMING_MODULE = LAMBDA_ROOT / JOB_PACKAGE / "naming.py"
@@ -68,6 +77,10 @@ class BedrockRftJobProps:
     # Powertools + boto3 for the launcher (`stacks.dependency_layer`); without it the handler cannot import.
     layer: lambda_.ILayerVersion | None = None
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
+    # Encrypts the custom model (`customModelKmsKeyId`), the log groups and the launcher's environment.
+    encryption_key: kms.IKey | None = None
+    # The job's `vpcConfig`: Bedrock reaches the data from network interfaces in these subnets.
+    vpc: FunctionVpc | None = None
 
 
 class BedrockRftJob(Construct):
@@ -77,7 +90,8 @@ class BedrockRftJob(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: BedrockRftJobProps) -> None:
         super().__init__(scope, construct_id)
         # Child ids as in the flat construct this came from (RftStack keeps deployed logical ids).
-        self.log_group = log_group(self, "JobLauncherLogs", props.log_retention)
+        key = props.encryption_key
+        self.log_group = log_group(self, "JobLauncherLogs", props.log_retention, key)
         self.role = self._launcher_role(props)
         self.launcher = python_function(
             self,
@@ -91,12 +105,14 @@ class BedrockRftJob(Construct):
             memory_size=256,
             environment={"POWERTOOLS_SERVICE_NAME": "rft-job", "POWERTOOLS_LOG_LEVEL": "INFO"},
             description=props.description,
+            key=key,
         )
         self.provider = cr.Provider(
             self,
             "JobProvider",
             on_event_handler=self.launcher,
-            log_group=log_group(self, "JobProviderLogs", props.log_retention),
+            log_group=log_group(self, "JobProviderLogs", props.log_retention, key),
+            provider_function_env_encryption=key,
         )
         acknowledge(
             self.provider,
@@ -124,8 +140,55 @@ class BedrockRftJob(Construct):
                 # JSON strings: CloudFormation would turn numbers into strings anyway.
                 "HyperParameters": json.dumps(dict(props.hyperparameters), sort_keys=True),
                 "Tags": json.dumps(dict(props.tags), sort_keys=True),
+                # Only when set, so stacks without them keep their properties (and their job).
+                **({"CustomModelKmsKeyId": key.key_arn} if key else {}),
+                **(
+                    {
+                        "VpcConfig": json.dumps(
+                            {
+                                "subnetIds": list(props.vpc.subnet_ids),
+                                "securityGroupIds": list(props.vpc.security_group_ids),
+                            }
+                        )
+                    }
+                    if props.vpc
+                    else {}
+                ),
             },
         )
+        self._framework_function(key)
+
+    def _framework_function(self, key: kms.IKey | None) -> None:
+        """The key grant and checkov skips of the launcher and of CDK's Provider framework function."""
+        framework = self.provider.node.find_child("framework-onEvent")
+        if key is not None:
+            # Its environment is encrypted with the key too (providerFunctionEnvEncryption).
+            assert isinstance(framework, lambda_.Function) and framework.role is not None
+            grant_key_use(framework.role, key, ["kms:Decrypt"], "lambda")
+        for function in (self.launcher, framework):
+            checkov_skip(
+                function,
+                "A custom-resource function called synchronously by CloudFormation needs no DLQ: a "
+                "failure is reported to the stack.",
+                "CKV_AWS_116",
+            )
+            checkov_skip(
+                function,
+                "Runs once per deploy to call Bedrock's control plane; the job itself runs in rft:vpc.",
+                "CKV_AWS_117",
+            )
+            checkov_skip(
+                function,
+                "Invoked only by CloudFormation, once per deploy: a reserved limit would only take "
+                "concurrency from the account.",
+                "CKV_AWS_115",
+            )
+            if key is None:
+                checkov_skip(
+                    function,
+                    "No secrets in its environment; set rft:kmsKeyArn to encrypt it with your key.",
+                    "CKV_AWS_173",
+                )
 
     @property
     def job_name(self) -> str:
@@ -171,6 +234,15 @@ class BedrockRftJob(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
             )
         )
+        if props.encryption_key is not None:
+            # Encryption of custom models: the caller of CreateModelCustomizationJob lets Bedrock
+            # create grants on the key, only through Bedrock.
+            grant_key_use(
+                role,
+                props.encryption_key,
+                ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"],
+                "bedrock",
+            )
         nag_arn = f"arn:{nag_partition(self)}:bedrock:{nag_region(self)}:{nag_account(self)}"
         acknowledge(
             role,

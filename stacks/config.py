@@ -86,7 +86,19 @@ APP_DEFAULTS: Mapping[str, Any] = {
     "rft:notificationEmail": "",
     # The training alarms' thresholds (stacks/alarm_thresholds.py has their defaults and ranges).
     **ALARM_DEFAULTS,
+    # Governed accounts (docs/governed-account.md); unset, the stacks are as they always were.
+    "rft:kmsKeyArn": "",
+    "rft:assetsKmsKeyArn": "",
+    "rft:vpc": None,
+    "rft:bucketVersioning": False,
+    "rft:noncurrentVersionDays": 30,
+    "rft:outputExpirationDays": 0,
 }
+# `rft:vpc`: the job's vpcConfig (CreateModelCustomizationJob allows 1-16 subnets, 1-5 security groups).
+VPC_KEYS = ("subnetIds", "securityGroupIds", "rewardInVpc")
+VPC_SUBNETS_RANGE, VPC_SECURITY_GROUPS_RANGE = (1, 16), (1, 5)
+# Bedrock's customModelKmsKeyId pattern for a key ARN (botocore's `bedrock` model); IAM needs the ARN.
+_KMS_KEY_ARN = re.compile(r"arn:aws(-[a-z]+)*:kms:(?P<region>[a-z0-9-]+):\d{12}:key/[a-zA-Z0-9-]{36}")
 
 # -- per-task settings -----------------------------------------------------------------------------
 # data_prep options settable from context (camelCase there, snake_case in data_prep.PrepOptions).
@@ -180,6 +192,16 @@ def cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class VpcSettings:
+    """`rft:vpc`, validated: where the job (and optionally the reward function) runs."""
+
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+    # The reward (and judge) function in the same subnets; a judge then needs a bedrock-runtime endpoint.
+    reward_in_vpc: bool = False
+
+
+@dataclass(frozen=True)
 class AppConfig:
     """The settings every stack shares, already validated."""
 
@@ -190,6 +212,14 @@ class AppConfig:
     log_retention_days: int
     notification_email: str
     alarms: AlarmThresholds
+    # Governed accounts: the customer-managed key ("": AWS-managed), the bootstrap bucket's key,
+    # the job's VPC, and the output bucket's versioning and lifecycle.
+    kms_key_arn: str
+    assets_kms_key_arn: str
+    vpc: VpcSettings | None
+    bucket_versioning: bool
+    noncurrent_version_days: int
+    output_expiration_days: int
     provenance: tuple[Setting, ...]
 
 
@@ -248,6 +278,12 @@ def load_app_config(context: ContextLike, tasks: Iterable[TaskSpec] | None = Non
         log_retention_days=_as_int(value["rft:logRetentionDays"], "rft:logRetentionDays"),
         notification_email=_email(value["rft:notificationEmail"]),
         alarms=_alarm_thresholds(value),
+        kms_key_arn=_kms_key_arn(value["rft:kmsKeyArn"], "rft:kmsKeyArn", region),
+        assets_kms_key_arn=_kms_key_arn(value["rft:assetsKmsKeyArn"], "rft:assetsKmsKeyArn", region),
+        vpc=_vpc(value["rft:vpc"]),
+        bucket_versioning=_as_bool(value["rft:bucketVersioning"], "rft:bucketVersioning"),
+        noncurrent_version_days=_days(value["rft:noncurrentVersionDays"], "rft:noncurrentVersionDays", 1),
+        output_expiration_days=_days(value["rft:outputExpirationDays"], "rft:outputExpirationDays", 0),
         provenance=provenance,
     )
 
@@ -626,6 +662,71 @@ def _email(raw: Any) -> str:
             f"rft:notificationEmail {email!r} is not an email address; set it in cdk.json or leave it empty."
         )
     return email
+
+
+def _kms_key_arn(raw: Any, key: str, region: str) -> str:
+    """A KMS key ARN in the stack's region, or "" (unset). IAM grants name keys by ARN, so an alias
+    or a bare key id is refused here rather than granted as something else."""
+    arn = str(raw or "").strip()
+    if not arn:
+        return ""
+    match = _KMS_KEY_ARN.fullmatch(arn)
+    if not match:
+        raise ConfigError(
+            f"{key} {arn!r} is not a KMS key ARN; use arn:aws:kms:{region}:<account>:key/<key-id> "
+            "(not an alias or a bare key id), or leave it empty."
+        )
+    if match.group("region") != region:
+        raise ConfigError(
+            f"{key} is a key in {match.group('region')}, but rft:region is {region}; Bedrock, S3 and "
+            f"CloudWatch use a key only in their own region: create or replicate the key in {region}."
+        )
+    return arn
+
+
+def _vpc(raw: Any) -> VpcSettings | None:
+    """`rft:vpc` as an object (`-c` passes it as JSON text), or None (unset)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    example = '{"subnetIds": ["subnet-0abc..."], "securityGroupIds": ["sg-0abc..."]}'
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise ConfigError(f"rft:vpc is not valid JSON; set it to an object such as {example}.") from None
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"rft:vpc must be an object such as {example}, got {type(raw).__name__}.")
+    for name in raw:
+        if name not in VPC_KEYS:
+            guess = did_you_mean(str(name), VPC_KEYS)
+            hint = f"did you mean {guess!r}?" if guess else f"known keys: {', '.join(VPC_KEYS)}."
+            raise ConfigError(f"Unknown key {name!r} in rft:vpc; {hint}")
+    subnets = _ids(raw.get("subnetIds"), "subnetIds", "subnet-", VPC_SUBNETS_RANGE, example)
+    groups = _ids(raw.get("securityGroupIds"), "securityGroupIds", "sg-", VPC_SECURITY_GROUPS_RANGE, example)
+    reward_in_vpc = _as_bool(raw.get("rewardInVpc", False), "rft:vpc → rewardInVpc")
+    return VpcSettings(subnets, groups, reward_in_vpc)
+
+
+def _ids(raw: Any, name: str, prefix: str, size: tuple[int, int], example: str) -> tuple[str, ...]:
+    low, high = size
+    if not isinstance(raw, list) or not low <= len(raw) <= high:
+        raise ConfigError(f"rft:vpc → {name} must be a list of {low} to {high} ids; e.g. {example}.")
+    ids = tuple(str(i).strip() for i in raw)
+    bad = [i for i in ids if not re.fullmatch(rf"{prefix}[0-9a-f]{{8,17}}", i)]
+    if bad:
+        raise ConfigError(
+            f"rft:vpc → {name} has {bad[0]!r}, which is not an id like {prefix}0123456789abcdef0."
+        )
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"rft:vpc → {name} lists an id twice; list each once.")
+    return ids
+
+
+def _days(raw: Any, key: str, minimum: int) -> int:
+    days = _as_int(raw, key)
+    if days < minimum:
+        raise ConfigError(f"{key} must be a whole number of days >= {minimum}, got {raw!r}.")
+    return days
 
 
 def _as_bool(raw: Any, key: str) -> bool:

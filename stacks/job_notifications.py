@@ -24,6 +24,9 @@ class JobNotificationsProps:
     email: str | None = None
     # Used in the descriptions: the task or stack whose jobs these are.
     label: str = "RFT"
+    # Encrypt the topic with this customer-managed key instead of one of its own; its key policy must
+    # then let events.amazonaws.com use it (docs/governed-account.md).
+    key: kms.IKey | None = None
 
 
 class JobNotifications(Construct):
@@ -33,21 +36,7 @@ class JobNotifications(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         # EventBridge can only publish to a topic encrypted with a customer managed key it may use.
-        self.key = kms.Key(
-            self,
-            "NotificationsKey",
-            description=f"Encrypts the {props.label} RFT job-event topic",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],  # in a key policy, "*" means this key
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            )
-        )
+        self.key: kms.IKey = props.key or self._own_key(props.label)
         self.topic = sns.Topic(
             self,
             "JobEvents",
@@ -68,3 +57,21 @@ class JobNotifications(Construct):
             ),
             targets=[targets.SnsTopic(self.topic)],
         )
+
+    def _own_key(self, label: str) -> kms.Key:
+        key = kms.Key(
+            self,
+            "NotificationsKey",
+            description=f"Encrypts the {label} RFT job-event topic",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            )
+        )
+        return key

@@ -1,8 +1,9 @@
-"""cdk-nag acknowledgements, placed next to the resource they excuse, each with its reason."""
+"""cdk-nag acknowledgements and checkov skips, placed next to the resource they excuse, each with its
+reason."""
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Stack, Token, Validations
+from aws_cdk import Acknowledgment, CfnResource, Stack, Token, Validations
 from constructs import Construct
 
 
@@ -10,6 +11,16 @@ def acknowledge(construct: Construct, reason: str, *finding_ids: str) -> None:
     """Acknowledge cdk-nag findings on `construct` and its children."""
     for finding_id in finding_ids:
         Validations.of(construct).acknowledge(Acknowledgment(id=finding_id, reason=reason))
+
+
+def checkov_skip(construct: Construct, reason: str, *check_ids: str) -> None:
+    """Skip checkov checks on `construct`'s CloudFormation resource (or on `construct` itself when it is
+    one), in the template metadata checkov reads: `Metadata: checkov: skip: [{id, comment}]`."""
+    resource = construct if isinstance(construct, CfnResource) else construct.node.default_child
+    assert isinstance(resource, CfnResource), f"{construct.node.path} has no CloudFormation resource"
+    metadata = resource.get_metadata("checkov") or {}
+    skips = [*metadata.get("skip", []), *({"id": i, "comment": reason} for i in check_ids)]
+    resource.add_metadata("checkov", {**metadata, "skip": skips})
 
 
 def nag_partition(scope: Construct) -> str:

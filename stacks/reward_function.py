@@ -7,13 +7,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aws_cdk import Duration
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.bedrock_model import BedrockModel
-from stacks.functions import LAMBDA_ROOT, function_role, lambda_code, log_group, python_function
+from stacks.functions import (
+    LAMBDA_ROOT,
+    FunctionVpc,
+    function_role,
+    lambda_code,
+    log_group,
+    place_in_vpc,
+    python_function,
+)
 from stacks.metric_names import names
+from stacks.nag import checkov_skip
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,10 @@ class RewardFunctionProps:
     # Layers the handler imports from (RftPipeline adds its Powertools + boto3 layer).
     layers: Sequence[lambda_.ILayerVersion] = ()
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
+    # Customer-managed key for the log group and the environment variables (None: AWS-managed).
+    encryption_key: kms.IKey | None = None
+    # Run in these subnets with these security groups (None: Lambda's own network).
+    vpc: FunctionVpc | None = None
 
 
 class RewardFunction(Construct):
@@ -69,7 +83,7 @@ class RewardFunction(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: RewardFunctionProps) -> None:
         super().__init__(scope, construct_id)
         # Child ids as in the flat construct this came from (RftStack keeps deployed logical ids).
-        self.log_group = log_group(self, "RewardLogs", props.log_retention)
+        self.log_group = log_group(self, "RewardLogs", props.log_retention, props.encryption_key)
         self.role = function_role(self, "RewardRole", self.log_group)
         environment = {
             "POWERTOOLS_SERVICE_NAME": props.service_name,
@@ -94,4 +108,30 @@ class RewardFunction(Construct):
             environment=environment,
             description=props.description,
             reserved_concurrency=props.reserved_concurrency,
+            key=props.encryption_key,
         )
+        if props.vpc is not None:
+            place_in_vpc(self.function, self.role, props.vpc)
+        else:
+            checkov_skip(
+                self.function, "VPC placement is available through rft:vpc → rewardInVpc.", "CKV_AWS_117"
+            )
+        checkov_skip(
+            self.function,
+            "Bedrock calls the grader synchronously and handles a failed batch itself; an asynchronous "
+            "dead-letter queue would never receive an event.",
+            "CKV_AWS_116",
+        )
+        if props.reserved_concurrency is None:
+            checkov_skip(
+                self.function,
+                "An exact reward is bounded by Bedrock's batch rate; judge rewards reserve concurrency "
+                "(rft:<task>:rewardReservedConcurrency).",
+                "CKV_AWS_115",
+            )
+        if props.encryption_key is None:
+            checkov_skip(
+                self.function,
+                "No secrets in its environment (settings only); set rft:kmsKeyArn to encrypt it with your key.",
+                "CKV_AWS_173",
+            )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from aws_cdk import Annotations, CfnElement, CfnOutput, CfnWaitConditionHandle, Duration, Environment, Stack
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from data_prep import DataPrepError, PrepOptions, PrepResult, prepare
@@ -20,7 +22,7 @@ from stacks.config import (
     load_app_config,
     load_config,
 )
-from stacks.functions import RETENTION_DAYS, retention
+from stacks.functions import RETENTION_DAYS, FunctionVpc, retention
 from stacks.job_notifications import JobNotifications
 from stacks.logical_ids import flat_logical_id
 from stacks.metric_names import names
@@ -50,7 +52,14 @@ class RftStack(Stack):
             description=f"bedrock-rft: reinforcement fine-tuning for {task.name} ({task.description})",
             env=Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=config.region),
         )
-        self.pipeline = RftPipeline(self, "Pipeline", props=pipeline_props(config, data))
+        props = pipeline_props(config, data)
+        if config.kms_key_arn or config.assets_kms_key_arn:
+            props = replace(
+                props,
+                encryption_key=_key(self, "EncryptionKey", config.kms_key_arn),
+                assets_key=_key(self, "AssetsKey", config.assets_kms_key_arn),
+            )
+        self.pipeline = RftPipeline(self, "Pipeline", props=props)
         p = self.pipeline
         CfnOutput(self, "BucketName", value=p.bucket.bucket_name, description="Job output bucket")
         CfnOutput(self, "OutputDataUri", value=p.output_uri, description="Where the job writes its output")
@@ -126,7 +135,17 @@ def pipeline_props(config: RftConfig, data: PrepResult) -> RftPipelineProps:
         log_retention=log_retention,
         notification_email=config.notification_email or None,
         alarm_thresholds=config.alarms,
+        vpc=FunctionVpc(config.vpc.subnet_ids, config.vpc.security_group_ids) if config.vpc else None,
+        reward_in_vpc=bool(config.vpc and config.vpc.reward_in_vpc),
+        bucket_versioning=config.bucket_versioning,
+        noncurrent_version_days=config.noncurrent_version_days,
+        output_expiration_days=config.output_expiration_days,
     )
+
+
+def _key(scope: Construct, construct_id: str, arn: str) -> kms.IKey | None:
+    """A key the platform team owns, by ARN: its policy stays theirs (docs/governed-account.md)."""
+    return kms.Key.from_key_arn(scope, construct_id, arn) if arn else None
 
 
 def reward_judge(config: RftConfig) -> RewardJudge | None:

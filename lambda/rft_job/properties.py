@@ -27,6 +27,12 @@ LAMBDA_ARN_PATTERN = (
     r"(:(\$LATEST|[a-zA-Z0-9-_]+))?"
 )
 TAG_PATTERN = r"[a-zA-Z0-9\s._:/=+@-]*"
+KMS_KEY_PATTERN = (
+    r"(arn:aws(-[^:]+)?:kms:[a-zA-Z0-9-]*:[0-9]{12}:((key/[a-zA-Z0-9-]{36})|(alias/[a-zA-Z0-9-_/]+)))"
+    r"|([a-zA-Z0-9-]{36})|(alias/[a-zA-Z0-9-_/]+)"
+)
+VPC_ID_PATTERN = r"[-0-9a-zA-Z]{1,32}"
+VPC_SUBNETS_MAX, VPC_SECURITY_GROUPS_MAX = 16, 5
 TAG_KEY_MAX, TAG_VALUE_MAX, TAGS_MAX = 128, 256, 200
 
 # The job carries a fingerprint of its definition in this tag so an Update can tell whether the
@@ -41,7 +47,7 @@ REQUIRED = (
     "OutputDataUri",
     "GraderLambdaArn",
 )
-OPTIONAL = ("ValidationDataUri", "HyperParameters", "Tags")
+OPTIONAL = ("ValidationDataUri", "HyperParameters", "Tags", "CustomModelKmsKeyId", "VpcConfig")
 # Added by CloudFormation / the Provider framework, not by the user.
 IGNORED = ("ServiceToken",)
 
@@ -67,12 +73,17 @@ class JobProperties:
     grader_lambda_arn: str
     hyper_parameters: dict[str, HyperParameterValue] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    # Encrypts the custom model; None: an AWS-owned key.
+    custom_model_kms_key_id: str | None = None
+    # `{"subnetIds": [...], "securityGroupIds": [...]}`; None: Bedrock's own network.
+    vpc_config: dict[str, list[str]] | None = None
 
     def definition(self) -> dict[str, Any]:
         """The properties whose change needs a new job. Role, tags and name prefix are not among
         them: they do not change what is trained, and restarting hours of training for them would
-        waste it."""
-        return {
+        waste it. The key and the VPC are, because a running job keeps the ones it started with;
+        they appear only when set, so the fingerprint of a job launched without them is unchanged."""
+        definition: dict[str, Any] = {
             "baseModelIdentifier": self.base_model_identifier,
             "trainingDataUri": self.training_data_uri,
             "validationDataUri": self.validation_data_uri,
@@ -80,6 +91,11 @@ class JobProperties:
             "graderLambdaArn": self.grader_lambda_arn,
             "hyperParameters": self.hyper_parameters,
         }
+        if self.custom_model_kms_key_id:
+            definition["customModelKmsKeyId"] = self.custom_model_kms_key_id
+        if self.vpc_config:
+            definition["vpcConfig"] = self.vpc_config
+        return definition
 
     def fingerprint(self) -> str:
         """A short, order-independent digest of `definition()`, small enough for a tag value."""
@@ -98,7 +114,7 @@ def parse_properties(raw: Mapping[str, Any] | None) -> JobProperties:
             f"unknown properties {', '.join(unknown)}; valid ones are {', '.join(REQUIRED + OPTIONAL)}"
         )
 
-    text = {name: _text(raw.get(name)) for name in (*REQUIRED, "ValidationDataUri")}
+    text = {name: _text(raw.get(name)) for name in (*REQUIRED, "ValidationDataUri", "CustomModelKmsKeyId")}
     missing = [name for name in REQUIRED if not text[name]]
     if missing:
         problems.append(f"missing required properties {', '.join(missing)}")
@@ -117,6 +133,14 @@ def parse_properties(raw: Mapping[str, Any] | None) -> JobProperties:
         problems, "GraderLambdaArn", text["GraderLambdaArn"], LAMBDA_ARN_PATTERN, "a Lambda function ARN"
     )
 
+    _check_pattern(
+        problems,
+        "CustomModelKmsKeyId",
+        text["CustomModelKmsKeyId"],
+        KMS_KEY_PATTERN,
+        "a KMS key ARN, key id, alias or alias ARN",
+    )
+    vpc_config = _parse_vpc_config(raw.get("VpcConfig"), problems)
     hyper_parameters = _parse_hyperparameters(raw.get("HyperParameters"), problems)
     tags = _parse_tags(raw.get("Tags"), problems)
 
@@ -132,6 +156,8 @@ def parse_properties(raw: Mapping[str, Any] | None) -> JobProperties:
         grader_lambda_arn=text["GraderLambdaArn"],
         hyper_parameters=hyper_parameters,
         tags=tags,
+        custom_model_kms_key_id=text["CustomModelKmsKeyId"] or None,
+        vpc_config=vpc_config,
     )
 
 
@@ -159,6 +185,30 @@ def _json_object(name: str, value: Any, problems: list[str]) -> Mapping[str, Any
         problems.append(f"{name} must be a JSON object, not {type(parsed).__name__}")
         return {}
     return parsed
+
+
+def _parse_vpc_config(value: Any, problems: list[str]) -> dict[str, list[str]] | None:
+    """`VpcConfig` as Bedrock's `vpcConfig`; absent or `{}` means no VPC."""
+    parsed = _json_object("VpcConfig", value, problems)
+    if not parsed:
+        return None
+    unknown = sorted(set(parsed) - {"subnetIds", "securityGroupIds"})
+    if unknown:
+        problems.append(
+            f"VpcConfig has unknown keys {', '.join(unknown)}; use subnetIds and securityGroupIds"
+        )
+    config: dict[str, list[str]] = {}
+    for name, most in (("subnetIds", VPC_SUBNETS_MAX), ("securityGroupIds", VPC_SECURITY_GROUPS_MAX)):
+        ids = parsed.get(name)
+        if (
+            not isinstance(ids, list)
+            or not 1 <= len(ids) <= most
+            or not all(isinstance(i, str) and re.fullmatch(VPC_ID_PATTERN, i) for i in ids)
+        ):
+            problems.append(f"VpcConfig.{name} must be a list of 1-{most} ids such as subnet-0abc or sg-0abc")
+        else:
+            config[name] = list(ids)
+    return config
 
 
 def _parse_hyperparameters(value: Any, problems: list[str]) -> dict[str, HyperParameterValue]:

@@ -32,6 +32,10 @@ def create_job_request(props: JobProperties, names: JobNames) -> dict[str, Any]:
         "jobTags": _tag_list({**props.tags, DEFINITION_TAG_KEY: props.fingerprint()}),
         "customModelTags": _tag_list(props.tags),
     }
+    if props.custom_model_kms_key_id:
+        request["customModelKmsKeyId"] = props.custom_model_kms_key_id
+    if props.vpc_config:
+        request["vpcConfig"] = props.vpc_config
     if props.validation_data_uri:
         request["validationDataConfig"] = {"validators": [{"s3Uri": props.validation_data_uri}]}
     return request

@@ -11,6 +11,13 @@ LOGICAL_ID = "RftPipelineJob1A2B3C4D"
 NOVA = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-2-lite-v1:0:256k"
 ROLE_ARN = "arn:aws:iam::123456789012:role/GsmRftStack-BedrockServiceRole"
 GRADER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:GsmRftStack-RewardFunction"
+KMS_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+VPC_CONFIG = json.dumps(
+    {
+        "subnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+        "securityGroupIds": ["sg-0123456789abcdef0"],
+    }
+)
 HYPER = {
     "batchSize": 32,
     "epochCount": 1,

@@ -13,7 +13,17 @@ from rft_job.naming import (
 )
 from rft_job.properties import DEFINITION_TAG_KEY, PropertyError, parse_properties
 
-from tests.job.events import GRADER_ARN, HYPER, NOVA, ROLE_ARN, create_event, get_job_response, properties
+from tests.job.events import (
+    GRADER_ARN,
+    HYPER,
+    KMS_KEY_ARN,
+    NOVA,
+    ROLE_ARN,
+    VPC_CONFIG,
+    create_event,
+    get_job_response,
+    properties,
+)
 
 
 def tags_of(bedrock, arn):
@@ -123,6 +133,59 @@ def test_create_sends_the_exact_rft_request(stubbed, context):
     hyper = json.dumps({**{k: str(v) for k, v in HYPER.items()}, "epochCount": "2"})
     result = handler.on_event(create_event(properties(HyperParameters=hyper)), context)
     assert result["Data"]["JobArn"] == job_arn
+
+
+def test_create_sends_the_key_and_the_vpc_when_set(stubbed, context):
+    job_arn = "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/amazon.nova-2-lite-v1:0:256k/abcdef123456"
+    # Every field of the plain request (asserted exactly above), plus the two new ones.
+    plain = "jobName customModelName clientRequestToken roleArn baseModelIdentifier customizationType"
+    sections = (
+        "trainingDataConfig validationDataConfig outputDataConfig customizationConfig jobTags customModelTags"
+    )
+    expected = {
+        **dict.fromkeys(f"{plain} {sections}".split(), ANY),
+        "customModelKmsKeyId": KMS_KEY_ARN,
+        "vpcConfig": json.loads(VPC_CONFIG),
+    }
+    # Stubber validates the request against botocore's model: the field names are Bedrock's own.
+    stubbed.add_response("create_model_customization_job", {"jobArn": job_arn}, expected_params=expected)
+    event = create_event(properties(CustomModelKmsKeyId=KMS_KEY_ARN, VpcConfig=VPC_CONFIG))
+    assert handler.on_event(event, context)["Data"]["JobArn"] == job_arn
+
+
+def test_create_with_key_and_vpc_under_moto(bedrock, context):
+    event = create_event(properties(CustomModelKmsKeyId=KMS_KEY_ARN, VpcConfig=VPC_CONFIG))
+    name = handler.on_event(event, context)["PhysicalResourceId"]
+    job = bedrock.get_model_customization_job(jobIdentifier=name)
+    assert job["status"] == "InProgress"
+    if "vpcConfig" in job:  # moto keeps it in some versions
+        assert job["vpcConfig"] == json.loads(VPC_CONFIG)
+
+
+def test_a_job_without_key_or_vpc_keeps_its_fingerprint():
+    """Stacks deployed before these properties existed: their running job's tag still matches."""
+    plain = parse_properties(properties())
+    assert "customModelKmsKeyId" not in plain.definition() and "vpcConfig" not in plain.definition()
+    assert (
+        parse_properties(properties(VpcConfig="", CustomModelKmsKeyId="")).fingerprint()
+        == plain.fingerprint()
+    )
+    governed = parse_properties(properties(CustomModelKmsKeyId=KMS_KEY_ARN, VpcConfig=VPC_CONFIG))
+    assert governed.fingerprint() != plain.fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"CustomModelKmsKeyId": "my-key"}, "CustomModelKmsKeyId 'my-key' is not a KMS key ARN"),
+        ({"VpcConfig": '{"subnetIds": []}'}, "VpcConfig.subnetIds must be a list of 1-16 ids"),
+        ({"VpcConfig": '{"subnets": ["subnet-1"]}'}, "VpcConfig has unknown keys subnets"),
+    ],
+)
+def test_a_bad_key_or_vpc_fails_before_any_aws_call(stubbed, context, bedrock_calls, change, problem):
+    with pytest.raises(PropertyError, match=re.escape(problem)):
+        handler.on_event(create_event(properties(**change)), context)
+    assert bedrock_calls == []
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import pytest
 from rft_job import handler
 from rft_job.properties import PropertyError
 
-from tests.job.events import HYPER, create_event, properties, update_event
+from tests.job.events import HYPER, KMS_KEY_ARN, VPC_CONFIG, create_event, properties, update_event
 
 
 def job_count(bedrock):
@@ -43,6 +43,9 @@ def test_reordered_or_respelled_hyperparameters_are_no_change(bedrock, context, 
         {"ValidationDataUri": ""},
         {"HyperParameters": json.dumps({**HYPER, "learningRate": 1e-5})},
         {"GraderLambdaArn": "arn:aws:lambda:us-east-1:123456789012:function:OtherReward"},
+        # A running job keeps the key and network it started with: setting either needs a new job.
+        {"CustomModelKmsKeyId": KMS_KEY_ARN},
+        {"VpcConfig": VPC_CONFIG},
     ],
 )
 def test_job_defining_change_launches_a_replacement(bedrock, context, created, change):
@@ -100,3 +103,19 @@ def test_invalid_new_properties_fail_the_update_without_aws_calls(stubbed, conte
     with pytest.raises(PropertyError, match="reasoningEffort is 'max'; use one of low, medium, high"):
         handler.on_event(update_event("gsmrftstack-0123456789ab", bad, properties()), context)
     assert bedrock_calls == []
+
+
+def test_changing_the_key_or_the_vpc_replaces_a_job_that_has_them(bedrock, context):
+    governed = properties(CustomModelKmsKeyId=KMS_KEY_ARN, VpcConfig=VPC_CONFIG)
+    first = handler.on_event(create_event(governed), context)
+    other_vpc = json.dumps({"subnetIds": ["subnet-0fedcba9876543210"], "securityGroupIds": ["sg-0abc1234"]})
+    for change in ({"VpcConfig": other_vpc}, {"CustomModelKmsKeyId": None}):
+        new = properties(**{**governed, **change})
+        result = handler.on_event(update_event(first["PhysicalResourceId"], new, governed), context)
+        assert result["PhysicalResourceId"] != first["PhysicalResourceId"]
+    # Same key and VPC, respelled JSON: the same job.
+    respelled = properties(
+        CustomModelKmsKeyId=KMS_KEY_ARN, VpcConfig=json.dumps(json.loads(VPC_CONFIG), indent=2)
+    )
+    kept = handler.on_event(update_event(first["PhysicalResourceId"], respelled, governed), context)
+    assert kept["PhysicalResourceId"] == first["PhysicalResourceId"]
