@@ -130,14 +130,14 @@ def _bar(console: Console) -> Progress:
 
 
 def _sample(
-    request: EvaluateRequest,
+    concurrency: int,
     plan_: Plan,
     cache: ResponseCache,
     inference: Inference,
     client_factory: ClientFactory,
     progress_console: Console,
 ) -> Tally:
-    sampler = Sampler(client_factory, inference, concurrency=request.concurrency)
+    sampler = Sampler(client_factory, inference, concurrency=concurrency)
     with _bar(progress_console) as bar:
         task = bar.add_task("sampling", total=len(plan_.calls), errors=0, tokens_in=0, tokens_out=0)
 
@@ -167,6 +167,40 @@ def _sample(
                 "resume (only the missing calls are made)",
                 EXIT_INTERRUPTED,
             ) from None
+
+
+def sample_missing(
+    plan_: Plan,
+    cache: ResponseCache,
+    inference: Inference,
+    client_factory: ClientFactory,
+    concurrency: int,
+    progress_console: Console,
+    confirm: Confirm | None,
+    shape: tuple[int, int, int],
+) -> None:
+    """Say what the run will ask for, ask first above `CONFIRM_ABOVE_CALLS`, then make the missing calls.
+
+    `shape` is (models, prompts, samples per prompt), for the line that says what the run is.
+    """
+    models, prompts, samples = shape
+    progress_console.print(
+        describe(plan_, models, prompts, samples, inference.max_tokens),
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    if len(plan_.calls) > CONFIRM_ABOVE_CALLS:
+        question = f"make {len(plan_.calls):,} billed Converse calls?"
+        if confirm is None:
+            raise UserError(
+                f"{len(plan_.calls):,} calls is above the {CONFIRM_ABOVE_CALLS:,} that run without asking, "
+                "and there is no terminal to ask; pass --yes to run it"
+            )
+        if not confirm(question):
+            raise UserError("not run (nothing was called); pass --yes to skip the question")
+    if plan_.calls:
+        _sample(concurrency, plan_, cache, inference, client_factory, progress_console)
 
 
 def _results(
@@ -232,24 +266,11 @@ def evaluate(
     stem = request.out_dir / f"evaluate-{spec.name}"
     with ResponseCache(stem.with_name(stem.name + ".responses.jsonl")) as cache:
         plan_ = plan(models, prompts, request.samples, inference, cache)
-        progress_console.print(
-            describe(plan_, len(models), len(prompts), request.samples, max_tokens),
-            highlight=False,
-            markup=False,
-            soft_wrap=True,
+        factory = client_factory or bedrock_runtime_factory(region, request.endpoint_url)
+        shape = (len(models), len(prompts), request.samples)
+        sample_missing(
+            plan_, cache, inference, factory, request.concurrency, progress_console, confirm, shape
         )
-        if len(plan_.calls) > CONFIRM_ABOVE_CALLS:
-            question = f"make {len(plan_.calls):,} billed Converse calls?"
-            if confirm is None:
-                raise UserError(
-                    f"{len(plan_.calls):,} calls is above the {CONFIRM_ABOVE_CALLS:,} that run without asking, "
-                    "and there is no terminal to ask; pass --yes to run it"
-                )
-            if not confirm(question):
-                raise UserError("not run (nothing was called); pass --yes to skip the question")
-        if plan_.calls:
-            factory = client_factory or bedrock_runtime_factory(region, request.endpoint_url)
-            _sample(request, plan_, cache, inference, factory, progress_console)
         results = _results(
             models, request.models, prompts, request.samples, inference, cache, scorer, request.batch_size
         )
