@@ -213,10 +213,15 @@ def render(console: Console, result: Preflight, report: Path, handler: str) -> N
         f"  no signal: {result.no_signal_share:.1%} of prompt groups ({result.all_right:,} all right, "
         f"{result.all_wrong:,} all wrong); {len(result.with_signal):,} of {result.complete:,} carry signal"
     )
-    say(
-        f"  training records expected to carry signal: about {estimate:,} of {result.training_records:,} "
-        f"(95% CI {low:,}-{high:,})"
-    )
+    if result.complete == result.training_records:
+        say(
+            f"  training records that carry signal: {len(result.with_signal):,} of {result.training_records:,}"
+        )
+    else:
+        say(
+            f"  training records expected to carry signal: about {estimate:,} of {result.training_records:,} "
+            f"(95% CI {low:,}-{high:,})"
+        )
     if k == 1:
         say(
             "  with --samples 1 no group can disagree: use --samples 4 (the job's group size) to measure signal"
