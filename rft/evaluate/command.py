@@ -102,6 +102,27 @@ def _config(spec: TaskSpec):  # -> stacks.config.RftConfig
         raise UserError(f"cdk.json: {error}") from None
 
 
+def inference_for(config, samples: int, max_tokens: int | None, temperature: float | None) -> Inference:
+    """The settings every call uses: the task's inferenceMaxTokens, and 0 or 1.0 by K unless given."""
+    max_tokens = max_tokens or int(config.hyperparameters["inferenceMaxTokens"])
+    temperature = default_temperature(samples) if temperature is None else temperature
+    if not 0.0 <= temperature <= 1.0:
+        raise UserError(f"--temperature must be within 0..1, got {temperature:g}")
+    return Inference(max_tokens=max_tokens, temperature=temperature)
+
+
+def outcomes(
+    cache: ResponseCache, model: str, prompts: list[Prompt], samples: int, inference: Inference
+) -> list[Response]:
+    """The cached outcome (answer or error) of every call of `model` for these prompts, as asked now."""
+    return [
+        response
+        for prompt in prompts
+        for index in range(samples)
+        if (response := cache.current((model, prompt.id, index), inference.fingerprint(prompt))) is not None
+    ]
+
+
 def describe(plan_: Plan, models: int, prompts: int, samples: int, max_tokens: int) -> str:
     line = (
         f"{len(plan_.calls):,} Converse calls to make ({models} model(s) × {prompts:,} prompts × {samples} "
@@ -216,18 +237,12 @@ def _results(
     by_id = {p.id: p for p in prompts}
     results = []
     for model, label in zip(models, labels, strict=True):
-        outcomes = [
-            response
-            for prompt in prompts
-            for index in range(samples)
-            if (response := cache.current((model, prompt.id, index), inference.fingerprint(prompt)))
-            is not None
-        ]
-        scored = score(scorer.handler, by_id, outcomes, batch_size)
-        result = ModelResult(model, scored, [r for r in outcomes if not r.ok], label=label)
+        answers = outcomes(cache, model, prompts, samples, inference)
+        scored = score(scorer.handler, by_id, answers, batch_size)
+        result = ModelResult(model, scored, [r for r in answers if not r.ok], label=label)
         if scorer.code_checked is not None:
             same = scorer.code_checked is scorer.handler
-            checked = scored if same else score(scorer.code_checked, by_id, outcomes, batch_size)
+            checked = scored if same else score(scorer.code_checked, by_id, answers, batch_size)
             result.code_checked = accuracy(checked)
             result.code_checked_label = scorer.code_checked_label
         results.append(result)
@@ -255,11 +270,8 @@ def evaluate(
         out_dir=request.out_dir,
         stack_name=spec.stack_name,
     )
-    max_tokens = request.max_tokens or int(config.hyperparameters["inferenceMaxTokens"])
-    temperature = default_temperature(request.samples) if request.temperature is None else request.temperature
-    if not 0.0 <= temperature <= 1.0:
-        raise UserError(f"--temperature must be within 0..1, got {temperature:g}")
-    inference = Inference(max_tokens=max_tokens, temperature=temperature)
+    inference = inference_for(config, request.samples, request.max_tokens, request.temperature)
+    max_tokens, temperature = inference.max_tokens, inference.temperature
     scorer = scorer_for(spec.name, request.judge, request.judge_model)  # fails before anything is paid for
 
     progress_console = progress_console or console

@@ -19,15 +19,13 @@ from rich.console import Console
 
 from rft.errors import UserError
 from rft.evaluate.cache import ResponseCache
-from rft.evaluate.command import Confirm, _config, resolve_task, sample_missing
+from rft.evaluate.command import Confirm, _config, inference_for, outcomes, resolve_task, sample_missing
 from rft.evaluate.grading import score, scorer_for
 from rft.evaluate.models import resolve_models
 from rft.evaluate.sampling import (
     DEFAULT_CONCURRENCY,
     ClientFactory,
-    Inference,
     bedrock_runtime_factory,
-    default_temperature,
     plan,
     read_prompts,
 )
@@ -134,11 +132,7 @@ def preflight(
         out_dir=request.out_dir,
         stack_name=spec.stack_name,
     )
-    max_tokens = request.max_tokens or int(config.hyperparameters["inferenceMaxTokens"])
-    temperature = default_temperature(k) if request.temperature is None else request.temperature
-    if not 0.0 <= temperature <= 1.0:
-        raise UserError(f"--temperature must be within 0..1, got {temperature:g}")
-    inference = Inference(max_tokens=max_tokens, temperature=temperature)
+    inference = inference_for(config, k, request.max_tokens, request.temperature)
     scorer = scorer_for(spec.name)
     progress_console = progress_console or console
     with ResponseCache(request.out_dir / f"preflight-{spec.name}.responses.jsonl") as cache:
@@ -148,14 +142,8 @@ def preflight(
         sample_missing(
             plan_, cache, inference, factory, request.concurrency, progress_console, confirm, shape
         )
-        outcomes = [
-            response
-            for prompt in prompts
-            for index in range(k)
-            if (response := cache.current((model, prompt.id, index), inference.fingerprint(prompt)))
-            is not None
-        ]
-    scored = score(scorer.handler, {p.id: p for p in prompts}, outcomes)
+        answers = outcomes(cache, model, prompts, k, inference)
+    scored = score(scorer.handler, {p.id: p for p in prompts}, answers)
     by_prompt: dict[str, list[float]] = {}
     for item in scored:
         by_prompt.setdefault(item.response.prompt_id, []).append(item.score)
@@ -173,7 +161,7 @@ def preflight(
         all_right=sum(1 for c in paid.values() if c == k),
         all_wrong=sum(1 for c in paid.values() if c == 0),
         with_signal=[p.id for p in prompts if p.id in complete and has_signal(complete[p.id])],
-        errors=sum(1 for r in outcomes if not r.ok),
+        errors=sum(1 for r in answers if not r.ok),
         training_records=len(_lines(data)),
     )
     request.out_dir.mkdir(parents=True, exist_ok=True)
