@@ -157,6 +157,14 @@ def rehearse(
     if judge not in ("none", "bedrock"):
         raise UserError(f"--judge must be none or bedrock, got {judge!r}")
     task = resolve_task(task)
+    if model is not None and (responses is not None or n is not None or judge != "none"):
+        raise UserError(
+            "--model samples the model itself: drop --responses, --n and --judge (they rehearse rollouts)"
+        )
+    if model is None and (samples is not None or limit is not None or write_filtered is not None):
+        raise UserError(
+            "--samples, --limit and --write-filtered are for the pre-flight: add --model (e.g. --model base)"
+        )
     if model is not None:
         from rft.rehearse.preflight import PreflightRequest, preflight
 

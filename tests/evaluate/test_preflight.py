@@ -139,3 +139,18 @@ def test_missing_training_split_names_data_prep(workdir) -> None:
     result = run("gsm8k", "--model", "base")
     assert result.exit_code == 1
     assert "python -m data_prep gsm8k" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["--model", "base", "--responses", "r.jsonl"], "drop --responses"),
+        (["--samples", "4"], "add --model"),
+        (["--write-filtered", "f.jsonl"], "add --model"),
+    ],
+)
+def test_mixing_the_two_modes_is_one_line(workdir, args: list[str], hint: str) -> None:
+    workdir("gsm8k")
+    result = run("gsm8k", *args)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert hint in result.stderr.strip().splitlines()[-1]
