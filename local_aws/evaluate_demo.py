@@ -78,6 +78,8 @@ def run_evaluate_demo(
         if not test_split.is_file():
             raise EvaluateDemoFailure(f"{test_split} is missing; write it with `python -m data_prep gsm8k`")
         prompts, expected = label_counts(MODELS, test_split)
+        # A fresh run each time: a cache left by the last demo would answer without asking the emulator.
+        (out_dir / "evaluate-gsm8k.responses.jsonl").unlink(missing_ok=True)
         with Emulator(port) as emulator:
             command = [sys.executable, "-m", "rft", "evaluate", "gsm8k"]
             command += [arg for model in MODELS for arg in ("--model", model)]
