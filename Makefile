@@ -47,6 +47,8 @@ demo: setup
 	@for stack in $(STACKS); do $(PY) -m rft.summary $$stack || exit 1; done
 	@echo "==> the real CDK CLI against a local AWS emulator: bootstrap, deploy, invoke, diff, update, destroy"
 	@$(PY) -m local_aws demo --stacks GsmRftStack
+	@echo "==> rft evaluate gsm8k on the emulator: a replay of recorded model outputs (not a live model)"
+	@$(PY) -m local_aws evaluate-demo
 
 # Offline AWS for cdk deploy/diff/destroy: moto + a Docker-free Lambda executor (local_aws/README.md).
 local-up: setup

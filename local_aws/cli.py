@@ -1,4 +1,4 @@
-"""`python -m local_aws up | down | status | env | serve | demo`.
+"""`python -m local_aws up | down | status | env | serve | demo | evaluate-demo`.
 
 Every failure is one message on stderr and a non-zero exit, never a traceback.
 """
@@ -104,6 +104,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(stacks=args.stacks, port=args.port)
 
 
+def cmd_evaluate_demo(args: argparse.Namespace) -> int:
+    from local_aws.evaluate_demo import run_evaluate_demo
+
+    return run_evaluate_demo(port=args.port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m local_aws",
@@ -135,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--port", type=int, default=0, help="port of the demo's own emulator (default: free)")
     demo.set_defaults(func=cmd_demo)
+
+    evaluate = sub.add_parser(
+        "evaluate-demo",
+        help="rft evaluate gsm8k against two replayed models (recorded outputs, not live) and check the labels",
+    )
+    evaluate.add_argument("--port", type=int, default=0, help="port of its own emulator (default: free)")
+    evaluate.set_defaults(func=cmd_evaluate_demo)
     return parser
 
 

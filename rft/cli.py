@@ -10,6 +10,7 @@ stderr with its exit code. Exit codes: 0 ok, 1 error (a user mistake or the envi
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -18,6 +19,7 @@ import typer
 from rich.console import Console
 
 from rft.errors import EXIT_DEGENERATE, EXIT_INTERRUPTED, EXIT_JUDGE_FAILED, UserError
+from rft.evaluate.sampling import DEFAULT_CONCURRENCY
 
 app = typer.Typer(
     name="rft",
@@ -108,8 +110,41 @@ def rehearse(
             help="Judge model id for --judge bedrock (default: the task's judgeModelId in cdk.json).",
         ),
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="Pre-flight instead: sample this model (`base` or a model id) on the training prompts and "
+            "report pass@1, pass@K and the prompt groups that carry signal.",
+        ),
+    ] = None,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            "--samples", help="With --model: responses per prompt (default: trainingSamplePerPrompt)."
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="With --model: use only the first N training prompts.")
+    ] = None,
+    write_filtered: Annotated[
+        Path | None,
+        typer.Option("--write-filtered", help="With --model: write the training records that carry signal."),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", help="With --model: calls in flight.")
+    ] = DEFAULT_CONCURRENCY,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="With --model: do not ask before a large run.")
+    ] = False,
+    region: Annotated[str | None, typer.Option("--region", help="With --model: AWS region.")] = None,
+    endpoint_url: Annotated[
+        str | None, typer.Option("--endpoint-url", help="With --model: bedrock-runtime endpoint (emulator).")
+    ] = None,
 ) -> None:
     """Run a task's reward in-process on sample rollouts and report whether it can teach anything.
+
+    With --model, a pre-flight on the base model: K samples per training prompt, scored by the reward.
 
     Exits 3 when the reward is degenerate (nearly every sample scores the same, or everything scores 0).
     With --judge bedrock, exits 5 when the judge graded none of the samples sent to it (no model
@@ -122,6 +157,36 @@ def rehearse(
     if judge not in ("none", "bedrock"):
         raise UserError(f"--judge must be none or bedrock, got {judge!r}")
     task = resolve_task(task)
+    if model is not None and (responses is not None or n is not None or judge != "none"):
+        raise UserError(
+            "--model samples the model itself: drop --responses, --n and --judge (they rehearse rollouts)"
+        )
+    if model is None and (samples is not None or limit is not None or write_filtered is not None):
+        raise UserError(
+            "--samples, --limit and --write-filtered are for the pre-flight: add --model (e.g. --model base)"
+        )
+    if model is not None:
+        from rft.rehearse.preflight import PreflightRequest, preflight
+
+        preflight(
+            PreflightRequest(
+                task,
+                model,
+                samples,
+                limit,
+                out,
+                concurrency,
+                None,
+                None,
+                region,
+                endpoint_url,
+                write_filtered,
+            ),
+            _stdout(),
+            progress_console=_stderr(),
+            confirm=(lambda q: yes or typer.confirm(q, default=False)) if yes or sys.stdin.isatty() else None,
+        )
+        return
     request = RehearsalRequest(
         task=task,
         responses=responses,

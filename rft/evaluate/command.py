@@ -102,6 +102,27 @@ def _config(spec: TaskSpec):  # -> stacks.config.RftConfig
         raise UserError(f"cdk.json: {error}") from None
 
 
+def inference_for(config, samples: int, max_tokens: int | None, temperature: float | None) -> Inference:
+    """The settings every call uses: the task's inferenceMaxTokens, and 0 or 1.0 by K unless given."""
+    max_tokens = max_tokens or int(config.hyperparameters["inferenceMaxTokens"])
+    temperature = default_temperature(samples) if temperature is None else temperature
+    if not 0.0 <= temperature <= 1.0:
+        raise UserError(f"--temperature must be within 0..1, got {temperature:g}")
+    return Inference(max_tokens=max_tokens, temperature=temperature)
+
+
+def outcomes(
+    cache: ResponseCache, model: str, prompts: list[Prompt], samples: int, inference: Inference
+) -> list[Response]:
+    """The cached outcome (answer or error) of every call of `model` for these prompts, as asked now."""
+    return [
+        response
+        for prompt in prompts
+        for index in range(samples)
+        if (response := cache.current((model, prompt.id, index), inference.fingerprint(prompt))) is not None
+    ]
+
+
 def describe(plan_: Plan, models: int, prompts: int, samples: int, max_tokens: int) -> str:
     line = (
         f"{len(plan_.calls):,} Converse calls to make ({models} model(s) × {prompts:,} prompts × {samples} "
@@ -130,14 +151,14 @@ def _bar(console: Console) -> Progress:
 
 
 def _sample(
-    request: EvaluateRequest,
+    concurrency: int,
     plan_: Plan,
     cache: ResponseCache,
     inference: Inference,
     client_factory: ClientFactory,
     progress_console: Console,
 ) -> Tally:
-    sampler = Sampler(client_factory, inference, concurrency=request.concurrency)
+    sampler = Sampler(client_factory, inference, concurrency=concurrency)
     with _bar(progress_console) as bar:
         task = bar.add_task("sampling", total=len(plan_.calls), errors=0, tokens_in=0, tokens_out=0)
 
@@ -169,6 +190,40 @@ def _sample(
             ) from None
 
 
+def sample_missing(
+    plan_: Plan,
+    cache: ResponseCache,
+    inference: Inference,
+    client_factory: ClientFactory,
+    concurrency: int,
+    progress_console: Console,
+    confirm: Confirm | None,
+    shape: tuple[int, int, int],
+) -> None:
+    """Say what the run will ask for, ask first above `CONFIRM_ABOVE_CALLS`, then make the missing calls.
+
+    `shape` is (models, prompts, samples per prompt), for the line that says what the run is.
+    """
+    models, prompts, samples = shape
+    progress_console.print(
+        describe(plan_, models, prompts, samples, inference.max_tokens),
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    if len(plan_.calls) > CONFIRM_ABOVE_CALLS:
+        question = f"make {len(plan_.calls):,} billed Converse calls?"
+        if confirm is None:
+            raise UserError(
+                f"{len(plan_.calls):,} calls is above the {CONFIRM_ABOVE_CALLS:,} that run without asking, "
+                "and there is no terminal to ask; pass --yes to run it"
+            )
+        if not confirm(question):
+            raise UserError("not run (nothing was called); pass --yes to skip the question")
+    if plan_.calls:
+        _sample(concurrency, plan_, cache, inference, client_factory, progress_console)
+
+
 def _results(
     models: list[str],
     labels: list[str],
@@ -182,18 +237,12 @@ def _results(
     by_id = {p.id: p for p in prompts}
     results = []
     for model, label in zip(models, labels, strict=True):
-        outcomes = [
-            response
-            for prompt in prompts
-            for index in range(samples)
-            if (response := cache.current((model, prompt.id, index), inference.fingerprint(prompt)))
-            is not None
-        ]
-        scored = score(scorer.handler, by_id, outcomes, batch_size)
-        result = ModelResult(model, scored, [r for r in outcomes if not r.ok], label=label)
+        answers = outcomes(cache, model, prompts, samples, inference)
+        scored = score(scorer.handler, by_id, answers, batch_size)
+        result = ModelResult(model, scored, [r for r in answers if not r.ok], label=label)
         if scorer.code_checked is not None:
             same = scorer.code_checked is scorer.handler
-            checked = scored if same else score(scorer.code_checked, by_id, outcomes, batch_size)
+            checked = scored if same else score(scorer.code_checked, by_id, answers, batch_size)
             result.code_checked = accuracy(checked)
             result.code_checked_label = scorer.code_checked_label
         results.append(result)
@@ -221,35 +270,19 @@ def evaluate(
         out_dir=request.out_dir,
         stack_name=spec.stack_name,
     )
-    max_tokens = request.max_tokens or int(config.hyperparameters["inferenceMaxTokens"])
-    temperature = default_temperature(request.samples) if request.temperature is None else request.temperature
-    if not 0.0 <= temperature <= 1.0:
-        raise UserError(f"--temperature must be within 0..1, got {temperature:g}")
-    inference = Inference(max_tokens=max_tokens, temperature=temperature)
+    inference = inference_for(config, request.samples, request.max_tokens, request.temperature)
+    max_tokens, temperature = inference.max_tokens, inference.temperature
     scorer = scorer_for(spec.name, request.judge, request.judge_model)  # fails before anything is paid for
 
     progress_console = progress_console or console
     stem = request.out_dir / f"evaluate-{spec.name}"
     with ResponseCache(stem.with_name(stem.name + ".responses.jsonl")) as cache:
         plan_ = plan(models, prompts, request.samples, inference, cache)
-        progress_console.print(
-            describe(plan_, len(models), len(prompts), request.samples, max_tokens),
-            highlight=False,
-            markup=False,
-            soft_wrap=True,
+        factory = client_factory or bedrock_runtime_factory(region, request.endpoint_url)
+        shape = (len(models), len(prompts), request.samples)
+        sample_missing(
+            plan_, cache, inference, factory, request.concurrency, progress_console, confirm, shape
         )
-        if len(plan_.calls) > CONFIRM_ABOVE_CALLS:
-            question = f"make {len(plan_.calls):,} billed Converse calls?"
-            if confirm is None:
-                raise UserError(
-                    f"{len(plan_.calls):,} calls is above the {CONFIRM_ABOVE_CALLS:,} that run without asking, "
-                    "and there is no terminal to ask; pass --yes to run it"
-                )
-            if not confirm(question):
-                raise UserError("not run (nothing was called); pass --yes to skip the question")
-        if plan_.calls:
-            factory = client_factory or bedrock_runtime_factory(region, request.endpoint_url)
-            _sample(request, plan_, cache, inference, factory, progress_console)
         results = _results(
             models, request.models, prompts, request.samples, inference, cache, scorer, request.batch_size
         )
