@@ -102,7 +102,7 @@ def test_did_you_mean_prefers_a_case_insensitive_match():
             r"Unknown task 'nosuchtask'.*the tasks are gsm8k, finqa, pandalm",
         ),
         ({"rft:GSM8K:epochCount": "2"}, r"did you mean `rft:gsm8k:epochCount`\?"),
-        ({"rft:nosuchtask": {}}, r"Unknown key `rft:nosuchtask`.*not a task \(gsm8k, finqa, pandalm\)"),
+        ({"rft:nosuchtask": {}}, r"Unknown key `rft:nosuchtask`.*not a task \(gsm8k, finqa, pandalm[,)]"),
     ],
 )
 def test_unknown_app_keys_and_task_names_fail_the_whole_app(overrides, message):

@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 
-from tasks import TASKS
+from tasks import task_by_name
 
+# The shipped tasks; a task a user scaffolds has no snapshot of ours to match.
+BUILT_IN = [task_by_name(name) for name in ("gsm8k", "finqa", "pandalm")]
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 # Content hashes of assets (data, code, the layer, CDK's own handlers) and CDK's usage analytics.
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
@@ -36,7 +38,7 @@ def normalize(template: dict[str, Any]) -> dict[str, Any]:
     return normalized
 
 
-@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.stack_name)
+@pytest.mark.parametrize("task", BUILT_IN, ids=lambda t: t.stack_name)
 def test_template_matches_the_snapshot(synth, task):
     actual = normalize(synth(task.name).to_json())
     path = SNAPSHOTS / f"{task.stack_name}.json"
