@@ -28,6 +28,8 @@ from rft_eval.deployments import (
     ACTIVE,
     CREATING,
     FAILED,
+    TAG_JOB,
+    TAG_STACK,
     deployment_name,
     deployments_of,
     name_of,
@@ -54,7 +56,6 @@ DELETE_ACTIONS = (
     "bedrock:ListCustomModelDeployments",
     "bedrock:DeleteCustomModelDeployment",
 )
-TAG_STACK, TAG_JOB = "rft:stack", "rft:job"
 
 Sleep = Callable[[float], None]
 # The wait sleeps through this (tests replace it); backoff: first wait, growth factor, longest wait.

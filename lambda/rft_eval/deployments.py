@@ -21,6 +21,7 @@ from typing import Any
 ACTIVE, CREATING, FAILED = "Active", "Creating", "Failed"
 STATUSES = (CREATING, ACTIVE, FAILED)
 NAME_MAX = 63  # ModelDeploymentName: ([0-9a-zA-Z][_-]?){1,63}
+TAG_STACK, TAG_JOB = "rft:stack", "rft:job"  # the tags every deployment this project makes carries
 
 
 def deployment_name(job_name: str, model_arn: str) -> str:

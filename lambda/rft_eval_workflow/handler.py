@@ -64,7 +64,6 @@ logger = Logger(service="rft-eval")
 BASE, TUNED = "base", "tuned"
 LABELS = (BASE, TUNED)
 COMPLETED = "Completed"
-TAG_STACK, TAG_JOB = "rft:stack", "rft:job"
 ERROR_CHARS = 300
 FIRST_CALL_S = 5.0  # beyond the reserve, a shard needs time for at least its first wave of calls
 
@@ -152,8 +151,8 @@ def find_model(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
 def _tags(settings: Settings, job_name: str) -> list[dict[str, str]]:
     merged = {t["key"]: t["value"] for t in settings.tags}
     if settings.stack_name:
-        merged[TAG_STACK] = settings.stack_name
-    merged[TAG_JOB] = job_name
+        merged[deployments.TAG_STACK] = settings.stack_name
+    merged[deployments.TAG_JOB] = job_name
     return [{"key": k, "value": v} for k, v in merged.items()]
 
 
