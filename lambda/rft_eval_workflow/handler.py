@@ -313,7 +313,6 @@ def answer_shard(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         time_left=(lambda: context.get_remaining_time_in_millis() / 1000.0) if left is not None else None,
         reserve_s=settings.reserve_s,
     )
-    sampler.concurrency_setting = "SHARD_CONCURRENCY"
     responses: list[Response] = []
     try:
         tally = sampler.run(calls_for(str(item["modelId"]), prompts, settings.samples), responses)
