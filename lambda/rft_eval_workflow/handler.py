@@ -418,7 +418,7 @@ def write_report(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     collected: dict[str, tuple[list[Scored], list[Response]]] = {label: ([], []) for label in LABELS}
     failed: list[dict[str, Any]] = []
     for result in sorted(
-        results, key=lambda r: (str(_shard_of(r).get("label")), int(_shard_of(r).get("index", 0)))
+        results, key=lambda r: (str(_shard_of(r).get("label")), int(_shard_of(r).get("index") or 0))
     ):
         problem = _failure(result)
         shard = problem[0] if problem is not None else dict(result)

@@ -25,7 +25,12 @@ from rft_eval.stats import Z95, paired_difference_ci
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_DIR = REPO_ROOT / "lambda"
-MODULES = sorted(p.stem for p in (LAMBDA_DIR / "rft_eval").glob("*.py") if p.stem != "__init__")
+MODULES = sorted(
+    f"{p.parent.name}.{p.stem}"
+    for package in ("rft_eval", "rft_eval_workflow")
+    for p in (LAMBDA_DIR / package).glob("*.py")
+    if p.stem != "__init__"
+)
 FORBIDDEN = {
     "rft",
     "rich",
@@ -39,22 +44,23 @@ FORBIDDEN = {
 }
 
 
-def test_the_package_imports_from_the_asset_root_alone_and_pulls_in_no_cli_or_cdk() -> None:
+def test_the_packages_import_from_the_asset_root_alone_and_pull_in_no_cli_or_cdk() -> None:
+    """rft_eval and the workflow's handlers, as the Lambda runtime imports them."""
     probe = (
         "import importlib, json, sys; "
-        f"[importlib.import_module('rft_eval.' + m) for m in {MODULES!r}]; "
+        f"[importlib.import_module(m) for m in {MODULES!r}]; "
         f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & {set(sorted(FORBIDDEN))!r})))"
     )
     # Run from lambda/ as the Lambda runtime does: the asset root is the only project directory on sys.path.
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=LAMBDA_DIR, capture_output=True, text=True, check=True
     )
-    assert len(MODULES) >= 10
+    assert len(MODULES) >= 13 and "rft_eval_workflow.handler" in MODULES
     assert json.loads(result.stdout) == []
 
 
 def test_no_module_of_the_package_names_the_cli_or_cdk() -> None:
-    for path in (LAMBDA_DIR / "rft_eval").glob("*.py"):
+    for path in [*(LAMBDA_DIR / "rft_eval").glob("*.py"), *(LAMBDA_DIR / "rft_eval_workflow").glob("*.py")]:
         text = path.read_text(encoding="utf-8")
         for name in FORBIDDEN:
             assert (
