@@ -323,7 +323,11 @@ def _eval_settings(value: Mapping[str, Any]) -> EvalSettings:
     for key, (name, low, high) in EVAL_SETTINGS.items():
         number = _number_in(value[key], low, high, integer=True)
         if number is None:
-            rule = f"a whole number from {low} to {high:g}" if math.isfinite(high) else f"a whole number >= {low}"
+            rule = (
+                f"a whole number from {low} to {high:g}"
+                if math.isfinite(high)
+                else f"a whole number >= {low}"
+            )
             raise ConfigError(
                 f"{key} is {value[key]!r}, but it must be {rule}; set it in cdk.json or with -c {key}=<value>."
             )

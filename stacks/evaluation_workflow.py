@@ -159,13 +159,30 @@ class EvaluationWorkflow(Construct):
             self._step_function(step, handler, code, environment)
         self._permissions(stack)
         self.state_machine = self._state_machine()
+        # Named, so the role EventBridge assumes can trust this rule only (confused-deputy guard).
+        rule_name = f"{stack.stack_name}-evaluate-on-completion"[:64]
+        start_role = iam.Role(
+            self,
+            "StartRole",
+            description=f"Assumed by EventBridge to start the {props.task_name} evaluation",
+            assumed_by=iam.ServicePrincipal(
+                "events.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnEquals": {
+                        "aws:SourceArn": f"arn:{stack.partition}:events:{stack.region}:{stack.account}:rule/{rule_name}"
+                    },
+                },
+            ),
+        )
         self.rule = events.Rule(
             self,
             "JobCompleted",
+            rule_name=rule_name,
             description=f"Starts the post-training evaluation when a {props.task_name} RFT job of "
             f"{stack.stack_name} completes",
             event_pattern=job_state_change_pattern(props.job_name_prefix, statuses=["Completed"]),
-            targets=[targets.SfnStateMachine(self.state_machine)],
+            targets=[targets.SfnStateMachine(self.state_machine, role=start_role)],
         )
 
     # -- functions -------------------------------------------------------------------------------
@@ -266,7 +283,9 @@ class EvaluationWorkflow(Construct):
         # StartDeployment: list deployments (no resource-level permission), deploy only this stack's
         # custom models, and only with this stack's tag on the new deployment.
         start = roles["StartDeployment"]
-        start.add_to_policy(iam.PolicyStatement(actions=["bedrock:ListCustomModelDeployments"], resources=["*"]))
+        start.add_to_policy(
+            iam.PolicyStatement(actions=["bedrock:ListCustomModelDeployments"], resources=["*"])
+        )
         start.add_to_policy(
             iam.PolicyStatement(
                 actions=["bedrock:CreateCustomModelDeployment"],
@@ -307,7 +326,9 @@ class EvaluationWorkflow(Construct):
         objects = p.bucket.arn_for_objects(f"{REPORT_PREFIX}*")
         answer.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[objects]))
         writer = roles["WriteReport"]
-        writer.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=[objects]))
+        writer.add_to_policy(
+            iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=[objects])
+        )
         writer.add_to_policy(
             iam.PolicyStatement(
                 actions=["s3:ListBucket"],
@@ -411,7 +432,14 @@ class EvaluationWorkflow(Construct):
                 }
             ),
             result_path=sfn.JsonPath.DISCARD,
-        ).next(sfn.Fail(self, "Failed", error="EvaluationFailed", cause="See the failure published to the job-events topic"))
+        ).next(
+            sfn.Fail(
+                self,
+                "Failed",
+                error="EvaluationFailed",
+                cause="See the failure published to the job-events topic",
+            )
+        )
 
         def caught(state: tasks.LambdaInvoke | tasks.SnsPublish) -> None:
             state.add_catch(failure, errors=["States.ALL"], result_path="$.failure")
@@ -514,7 +542,9 @@ class EvaluationWorkflow(Construct):
             timeout=p.timeout,
             # Every state transition, without its input or output (they hold ids and scores, and
             # the shard outcomes, never prompts; still, logs carry no data: docs, "Logging").
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False
+            ),
             tracing_enabled=False,
         )
         if p.topic_key is not None:
@@ -524,7 +554,7 @@ class EvaluationWorkflow(Construct):
             machine,
             "X-Ray is off by choice: the execution history already records every state with its timing "
             "and error, and the steps are Lambdas with their own logs (README, What it costs).",
-            "AwsSolutions-SF2",
+            "AwsSolutions::AwsSolutions-SF2",
         )
         acknowledge(
             machine,

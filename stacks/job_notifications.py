@@ -14,14 +14,15 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-
 # Bedrock user guide, "How EventBridge for Amazon Bedrock works": the source, the detail-type, and the
 # sample event's `detail.jobName` and `detail.jobStatus`.
 JOB_EVENT_SOURCE = "aws.bedrock"
 JOB_STATE_CHANGE = "Model Customization Job State Change"
 
 
-def job_state_change_pattern(job_name_prefix: str, statuses: Sequence[str] | None = None) -> events.EventPattern:
+def job_state_change_pattern(
+    job_name_prefix: str, statuses: Sequence[str] | None = None
+) -> events.EventPattern:
     """State changes of the jobs named `<prefix>-<hash>`; with `statuses`, only those (`jobStatus`)."""
     detail: dict[str, object] = {"jobName": [{"prefix": f"{job_name_prefix}-"}]}
     if statuses:
