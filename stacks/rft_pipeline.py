@@ -30,7 +30,7 @@ from stacks.bedrock_model import BedrockModel
 from stacks.bedrock_rft_job import BedrockRftJob, BedrockRftJobProps, job_name_prefix
 from stacks.dependency_layer import dependency_layer
 from stacks.evaluation_workflow import EvaluationWorkflow, EvaluationWorkflowProps
-from stacks.functions import FunctionVpc, grant_key_use
+from stacks.functions import LAMBDA_ROOT, FunctionVpc, grant_key_use
 from stacks.job_notifications import JobNotifications, JobNotificationsProps
 from stacks.nag import acknowledge, checkov_skip, logical_id, nag_account, nag_partition, nag_region
 from stacks.reward_function import RewardFunction, RewardFunctionProps
@@ -208,6 +208,12 @@ class RftPipeline(Construct):
     ) -> EvaluationWorkflow:
         props = self.props
         package = reward.handler.split(".", 1)[0]
+        if reward.code_root != LAMBDA_ROOT:
+            # The evaluation's asset ships the reward package with lambda/rft_eval from one root.
+            raise ValueError(
+                f"PostTrainingEvaluation needs the reward package {package!r} under {LAMBDA_ROOT}, next to "
+                "rft_eval; move it there or leave RftPipelineProps.evaluation unset."
+            )
         max_tokens = settings.max_tokens or int(props.hyperparameters.get("inferenceMaxTokens", 2048))
         return EvaluationWorkflow(
             self,

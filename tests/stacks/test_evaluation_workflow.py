@@ -575,3 +575,12 @@ def test_a_base_model_is_called_on_demand_through_its_profile():
     )
     other = BedrockModel("amazon.nova-pro-v1:0", region="us-east-1")
     assert other.on_demand() is other
+
+
+def test_the_construct_leaves_it_off_unless_asked():
+    from dataclasses import fields
+
+    from stacks.rft_pipeline import RftPipelineProps
+
+    (evaluation,) = [f for f in fields(RftPipelineProps) if f.name == "evaluation"]
+    assert evaluation.default is None
