@@ -45,6 +45,7 @@ from stacks.functions import (
     log_group,
     place_in_vpc,
     python_function,
+    trusted_service,
 )
 from stacks.job_notifications import job_state_change_pattern
 from stacks.nag import acknowledge, checkov_skip, logical_id, nag_account, nag_partition, nag_region
@@ -165,14 +166,10 @@ class EvaluationWorkflow(Construct):
             self,
             "StartRole",
             description=f"Assumed by EventBridge to start the {props.task_name} evaluation",
-            assumed_by=iam.ServicePrincipal(
+            assumed_by=trusted_service(
                 "events.amazonaws.com",
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnEquals": {
-                        "aws:SourceArn": f"arn:{stack.partition}:events:{stack.region}:{stack.account}:rule/{rule_name}"
-                    },
-                },
+                stack.account,
+                f"arn:{stack.partition}:events:{stack.region}:{stack.account}:rule/{rule_name}",
             ),
         )
         self.rule = events.Rule(
@@ -413,16 +410,25 @@ class EvaluationWorkflow(Construct):
         )
         return invoke
 
+    def _publish(self, state: str, subject: str, message: sfn.TaskInput) -> tasks.SnsPublish:
+        """Publish to the job-events topic (SNS limits a subject to 100 characters)."""
+        return tasks.SnsPublish(
+            self,
+            f"{state}Task",
+            state_name=state,
+            topic=self.props.topic,
+            subject=subject[:100],
+            message=message,
+            result_path=sfn.JsonPath.DISCARD,
+        )
+
     def _state_machine(self) -> sfn.StateMachine:
         p = self.props
         stack = Stack.of(self)
-        failure = tasks.SnsPublish(
-            self,
-            "PublishFailureTask",
-            state_name="PublishFailure",
-            topic=p.topic,
-            subject=f"bedrock-rft evaluation failed ({stack.stack_name})"[:100],
-            message=sfn.TaskInput.from_object(
+        failure = self._publish(
+            "PublishFailure",
+            f"bedrock-rft evaluation failed ({stack.stack_name})",
+            sfn.TaskInput.from_object(
                 {
                     "evaluation": "failed",
                     "stack": stack.stack_name,
@@ -431,7 +437,6 @@ class EvaluationWorkflow(Construct):
                     "cause": sfn.JsonPath.string_at("$.failure.Cause"),
                 }
             ),
-            result_path=sfn.JsonPath.DISCARD,
         ).next(
             sfn.Fail(
                 self,
@@ -501,14 +506,10 @@ class EvaluationWorkflow(Construct):
             ),
             result_path="$.report",
         )
-        summary = tasks.SnsPublish(
-            self,
-            "PublishSummaryTask",
-            state_name="PublishSummary",
-            topic=p.topic,
-            subject=f"bedrock-rft evaluation ({stack.stack_name})"[:100],
-            message=sfn.TaskInput.from_json_path_at("$.report.summary"),
-            result_path=sfn.JsonPath.DISCARD,
+        summary = self._publish(
+            "PublishSummary",
+            f"bedrock-rft evaluation ({stack.stack_name})",
+            sfn.TaskInput.from_json_path_at("$.report.summary"),
         )
         not_active = sfn.Pass(
             self,

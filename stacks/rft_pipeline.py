@@ -30,7 +30,7 @@ from stacks.bedrock_model import BedrockModel
 from stacks.bedrock_rft_job import BedrockRftJob, BedrockRftJobProps, job_name_prefix
 from stacks.dependency_layer import dependency_layer
 from stacks.evaluation_workflow import EvaluationWorkflow, EvaluationWorkflowProps
-from stacks.functions import LAMBDA_ROOT, FunctionVpc, grant_key_use
+from stacks.functions import LAMBDA_ROOT, FunctionVpc, grant_key_use, trusted_service
 from stacks.job_notifications import JobNotifications, JobNotificationsProps
 from stacks.nag import acknowledge, checkov_skip, logical_id, nag_account, nag_partition, nag_region
 from stacks.reward_function import RewardFunction, RewardFunctionProps
@@ -311,15 +311,12 @@ class RftPipeline(Construct):
             self,
             "BedrockServiceRole",
             description=f"Assumed by Amazon Bedrock to run the {self.props.name} RFT job",
-            assumed_by=iam.ServicePrincipal(
+            # Confused-deputy guard: only customization jobs of this account may assume it.
+            assumed_by=trusted_service(
                 "bedrock.amazonaws.com",
-                conditions={
-                    # Confused-deputy guard: only customization jobs of this account may assume it.
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "aws:SourceArn": f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:model-customization-job/*"
-                    },
-                },
+                stack.account,
+                f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:model-customization-job/*",
+                pattern=True,
             ),
         )
         for asset in data:
