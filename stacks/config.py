@@ -93,12 +93,27 @@ APP_DEFAULTS: Mapping[str, Any] = {
     "rft:bucketVersioning": False,
     "rft:noncurrentVersionDays": 30,
     "rft:outputExpirationDays": 0,
+    # Post-training evaluation (docs/post-training-evaluation.md): when the job completes, deploy the
+    # tuned model, answer the test split with it and the base model, score both, mail the verdict.
+    "rft:evaluateOnCompletion": True,
+    "rft:evalSamplesPerPrompt": 1,
+    "rft:evalConcurrency": 8,
+    "rft:evalMaxPrompts": 0,
 }
 # `rft:vpc`: the job's vpcConfig (CreateModelCustomizationJob allows 1-16 subnets, 1-5 security groups).
 VPC_KEYS = ("subnetIds", "securityGroupIds", "rewardInVpc")
 VPC_SUBNETS_RANGE, VPC_SECURITY_GROUPS_RANGE = (1, 16), (1, 5)
 # Bedrock's customModelKmsKeyId pattern for a key ARN (botocore's `bedrock` model); IAM needs the ARN.
 _KMS_KEY_ARN = re.compile(r"arn:aws(-[a-z]+)*:kms:(?P<region>[a-z0-9-]+):\d{12}:key/[a-zA-Z0-9-]{36}")
+
+# The evaluation settings' ranges: responses per prompt (RFT's own trainingSamplePerPrompt tops out
+# at 16), Converse calls in flight per model (`rft evaluate --concurrency` allows 1-256), and the
+# cap on prompts (0: the whole test split).
+EVAL_SETTINGS: Mapping[str, tuple[str, int, float]] = {
+    "rft:evalSamplesPerPrompt": ("samples_per_prompt", 1, 16),
+    "rft:evalConcurrency": ("concurrency", 1, 256),
+    "rft:evalMaxPrompts": ("max_prompts", 0, math.inf),
+}
 
 # -- per-task settings -----------------------------------------------------------------------------
 # data_prep options settable from context (camelCase there, snake_case in data_prep.PrepOptions).
@@ -202,6 +217,18 @@ class VpcSettings:
 
 
 @dataclass(frozen=True)
+class EvalSettings:
+    """`rft:evaluateOnCompletion` and its settings, validated."""
+
+    enabled: bool = True
+    samples_per_prompt: int = 1
+    # Converse calls in flight per model.
+    concurrency: int = 8
+    # Prompts of the test split to use; 0: all of them.
+    max_prompts: int = 0
+
+
+@dataclass(frozen=True)
 class AppConfig:
     """The settings every stack shares, already validated."""
 
@@ -221,6 +248,8 @@ class AppConfig:
     noncurrent_version_days: int
     output_expiration_days: int
     provenance: tuple[Setting, ...]
+    # The post-training evaluation workflow (off: none of its resources are deployed).
+    evaluation: EvalSettings
 
 
 @dataclass(frozen=True)
@@ -285,7 +314,26 @@ def load_app_config(context: ContextLike, tasks: Iterable[TaskSpec] | None = Non
         noncurrent_version_days=_days(value["rft:noncurrentVersionDays"], "rft:noncurrentVersionDays", 1),
         output_expiration_days=_days(value["rft:outputExpirationDays"], "rft:outputExpirationDays", 0),
         provenance=provenance,
+        evaluation=_eval_settings(value),
     )
+
+
+def _eval_settings(value: Mapping[str, Any]) -> EvalSettings:
+    checked: dict[str, int] = {}
+    for key, (name, low, high) in EVAL_SETTINGS.items():
+        number = _number_in(value[key], low, high, integer=True)
+        if number is None:
+            rule = (
+                f"a whole number from {low} to {high:g}"
+                if math.isfinite(high)
+                else f"a whole number >= {low}"
+            )
+            raise ConfigError(
+                f"{key} is {value[key]!r}, but it must be {rule}; set it in cdk.json or with -c {key}=<value>."
+            )
+        checked[name] = int(number)
+    enabled = _as_bool(value["rft:evaluateOnCompletion"], "rft:evaluateOnCompletion")
+    return EvalSettings(enabled=enabled, **checked)
 
 
 def _alarm_thresholds(value: Mapping[str, Any]) -> AlarmThresholds:

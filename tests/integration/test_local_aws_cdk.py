@@ -167,7 +167,9 @@ def test_two_stacks_deploy_update_and_destroy_with_the_default_change_set_method
         assert after_deploy["running jobs"] == {first[name]["JobName"] for name in SIDE_BY_SIDE}
         assert len(after_deploy["buckets"] - baseline["buckets"]) == 2
         functions = sorted(after_deploy["functions"] - baseline["functions"])
-        assert [f.split("-", 1)[0] for f in functions] == ["FinqaRftStack"] * 4 + ["PandalmRftStack"] * 4
+        # Per stack: the reward, the launcher, CDK's Provider and auto-delete functions, and the six steps
+        # of the post-training evaluation (rft:evaluateOnCompletion, on by default).
+        assert [f.split("-", 1)[0] for f in functions] == ["FinqaRftStack"] * 10 + ["PandalmRftStack"] * 10
 
         # An update change set changes one value of one stack: a replacement job; the other is untouched.
         deploy(SIDE_BY_SIDE[0], update)
