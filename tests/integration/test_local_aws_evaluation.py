@@ -21,7 +21,9 @@ from typing import Any
 
 import pytest
 
+from data_prep import prepare
 from local_aws import converse_replay, settings
+from local_aws.demo import DEMO_TARGETS, Demo, DemoRecord, Report
 from local_aws.server import Emulator
 from tests.integration.conftest import ClientFactory
 from tests.integration.fixtures.eval_app import app as eval_app
@@ -77,11 +79,7 @@ def _wait_for(what: str, probe: Any, timeout_s: float = 240) -> Any:
 def stack(emulator: Emulator, aws: ClientFactory) -> Iterator[dict[str, str]]:
     """The fixture stack deployed through the emulator's CloudFormation engine; its outputs."""
     template = eval_app.template(
-        {
-            "TEST_KEY": "test/test.jsonl",
-            "BASE_MODEL_ID": BASE_MODEL_ID,
-            "BROKEN_SHARD": ":".join(map(str, BROKEN_SHARD)),
-        }
+        {"BASE_MODEL_ID": BASE_MODEL_ID, "BROKEN_SHARD": ":".join(map(str, (JOB, *BROKEN_SHARD)))}
     )
     cfn = aws("cloudformation")
     cfn.create_stack(
@@ -91,7 +89,7 @@ def stack(emulator: Emulator, aws: ClientFactory) -> Iterator[dict[str, str]]:
     assert described["StackStatus"] == "CREATE_COMPLETE", described.get("StackStatusReason")
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
     body = "\n".join(json.dumps(p) for p in [*PROMPTS, UNRECORDED])
-    aws("s3").put_object(Bucket=outputs["BucketName"], Key="test/test.jsonl", Body=body.encode())
+    aws("s3").put_object(Bucket=outputs["BucketName"], Key=f"test/{JOB}.jsonl", Body=body.encode())
     yield outputs
     if any(
         s["StackStatus"] != "DELETE_COMPLETE"
@@ -280,8 +278,8 @@ def test_the_report_lands_in_the_bucket_and_the_summary_on_the_topic(
             if i // eval_app.SHARD_SIZE != BROKEN_SHARD[1]
         ),
     }
-    assert {label: m["correct"] for label, m in report["models"].items()} == labelled
-    assert report["models"]["base"]["errors"] == 1  # the prompt with no recording
+    assert {m["model"]: m["correct"] for m in report["models"]} == labelled
+    assert [m["errors"] for m in report["models"] if m["model"] == "base"] == [1]  # the unrecorded prompt
     summary = json.loads(run["execution"]["output"])["report"]["summary"]
     assert summary.startswith("replayed outputs, not live models")
     assert summary in _wait_for("the summary on the topic", lambda: _messages(aws, inbox), 10)
@@ -309,6 +307,94 @@ def test_a_workflow_failure_is_published_with_its_cause(
     ]
     (failure,) = [m for m in published if isinstance(m, dict) and m.get("failed")]
     assert failure["error"] == "ResourceNotFoundException" and "missing" in failure["cause"]
+
+
+DEMO_JOB = f"{eval_app.JOB_PREFIX}-demo00000000"
+DEMO_PROMPTS = 5
+
+
+def test_the_demo_step_follows_a_workflow_from_completion_to_summary(
+    emulator: Emulator, aws: ClientFactory, stack: dict[str, str], run: dict[str, Any], tmp_path: Any
+) -> None:
+    """`python -m local_aws demo`'s evaluation step, on this stack: what it runs on GsmRftStack's own."""
+    prepare("gsm8k", tmp_path / "data")
+    test_split = tmp_path / "data" / "test.jsonl"
+    recorded, gold = converse_replay.recordings(), {}
+    for rows in RECORDED.values():
+        gold.update({converse_replay.normalize(q): row["gold"] for q, row in rows.items()})
+    prompts = []
+    for line in test_split.read_text(encoding="utf-8").splitlines()[:DEMO_PROMPTS]:
+        item = json.loads(line)
+        user = [m["content"] for m in item["messages"] if m["role"] == "user"][-1]
+        prompts.append({"id": item["id"], "prompt": user, "answer": gold[recorded.question_in(user)]})
+    body = "\n".join(json.dumps(p) for p in prompts).encode()
+    aws("s3").put_object(Bucket=stack["BucketName"], Key=f"test/{DEMO_JOB}.jsonl", Body=body)
+    aws("bedrock").create_model_customization_job(
+        jobName=DEMO_JOB,
+        customModelName=f"{DEMO_JOB}-model",
+        roleArn="arn:aws:iam::123456789012:role/bedrock",
+        baseModelIdentifier=BASE_MODEL,
+        trainingDataConfig={"s3Uri": f"s3://{stack['BucketName']}/train.jsonl"},
+        outputDataConfig={"s3Uri": f"s3://{stack['BucketName']}/output/"},
+        hyperParameters={},
+    )
+    lines: list[str] = []
+    demo = Demo(emulator, log_path=tmp_path / "demo.log", report=Report(lines.append), output_dir=tmp_path)
+    demo.test_split = test_split
+    record = DemoRecord(eval_app.STACK_NAME, outputs={**stack, "JobName": DEMO_JOB})
+
+    demo.evaluate(DEMO_TARGETS["GsmRftStack"], record)  # raises DemoFailure on any failed check
+
+    evaluation = record.evaluation
+    assert [line.split()[1] for line in lines] == [
+        "complete",
+        "workflow",
+        "model",
+        "shards",
+        "report",
+        "summary",
+    ]
+    assert all(line.split()[2] == "ok" for line in lines)
+    assert evaluation.execution["status"] == "SUCCEEDED"
+    _, labeled = label_counts_for(test_split, DEMO_PROMPTS)
+    assert evaluation.correct == {
+        "base": (labeled["base"], DEMO_PROMPTS),
+        "tuned": (labeled["tuned"], DEMO_PROMPTS),
+    }
+    assert "REPLAY of recorded GSM8K outputs" in lines[3]
+    assert evaluation.summary.startswith("replayed outputs") and evaluation.summary in lines[5]
+    # The demo cleans up after itself: the deployment (billed while it exists, on AWS) and its inbox.
+    assert (
+        aws("bedrock").list_custom_model_deployments(modelArnEquals=evaluation.job["outputModelArn"])[
+            "modelDeploymentSummaries"
+        ]
+        == []
+    )
+    assert not any("demo-inbox" in url for url in aws("sqs").list_queues().get("QueueUrls", []))
+
+
+def label_counts_for(test_split: Any, prompts: int) -> tuple[int, dict[str, int]]:
+    from local_aws.evaluate_demo import label_counts
+
+    count, by_model = label_counts(
+        (converse_replay.BASE_MODEL_REPLAY, converse_replay.TUNED_MODEL_REPLAY), test_split, limit=prompts
+    )
+    return count, {
+        "base": by_model[converse_replay.BASE_MODEL_REPLAY],
+        "tuned": by_model[converse_replay.TUNED_MODEL_REPLAY],
+    }
+
+
+def test_a_stack_without_the_workflow_is_skipped_in_one_line(emulator: Emulator, tmp_path: Any) -> None:
+    lines: list[str] = []
+    demo = Demo(emulator, log_path=tmp_path / "demo.log", report=Report(lines.append), output_dir=tmp_path)
+    record = DemoRecord("GsmRftStack", outputs={"JobName": "gsmrftstack-0123456789ab"})
+
+    demo.evaluate(DEMO_TARGETS["GsmRftStack"], record)
+
+    assert record.evaluation.skipped == "GsmRftStack has no EvaluationStateMachineArn output"
+    (line,) = lines
+    assert line.split()[1:3] == ["evaluate", "skip"]
 
 
 def test_the_stack_is_destroyed_with_its_state_machine_and_rule(
