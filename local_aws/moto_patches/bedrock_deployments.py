@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from moto.bedrock.exceptions import ResourceNotFoundException, ValidationException
+from moto.bedrock.exceptions import ResourceNotFoundException
 from moto.bedrock.models import BedrockBackend, bedrock_backends
 from moto.bedrock.responses import BedrockResponse
+from moto.core.exceptions import JsonRESTError
 from moto.events.models import events_backends
 
 from local_aws.moto_patches.registry import replace
@@ -41,6 +42,15 @@ DEPLOYMENTS_PATH = "/model-customization/custom-model-deployments"
 EVENT_SOURCE = "aws.bedrock"
 EVENT_DETAIL_TYPE = "Model Customization Job State Change"
 _lock = threading.Lock()
+
+
+class ValidationException(JsonRESTError):
+    """Bedrock's ValidationException with the reason (moto's own replaces it with a generic sentence)."""
+
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ValidationException", message)
 
 
 def _now() -> datetime.datetime:

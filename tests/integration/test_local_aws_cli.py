@@ -82,3 +82,33 @@ def test_up_fails_loudly_when_the_port_is_taken(state_dir: Path) -> None:
     assert "error: The emulator exited" in up.stderr
     assert "Address already in use" in up.stderr
     assert daemon.read_state() is None
+
+
+def test_complete_job_finishes_an_emulated_job_and_says_why_it_cannot(state_dir: Path) -> None:
+    assert local_aws("up").returncode == 0
+    state = daemon.read_state()
+    assert state is not None
+    aws = client_env.client_factory(state.endpoint)
+    aws("s3").create_bucket(Bucket="complete-job-data")
+    aws("bedrock").create_model_customization_job(
+        jobName="cli-job-1",
+        customModelName="cli-job-1-model",
+        roleArn="arn:aws:iam::123456789012:role/bedrock",
+        baseModelIdentifier="arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-2-lite-v1:0:256k",
+        trainingDataConfig={"s3Uri": "s3://complete-job-data/train.jsonl"},
+        outputDataConfig={"s3Uri": "s3://complete-job-data/out/"},
+        hyperParameters={},
+    )
+
+    done = local_aws("complete-job", "cli-job-1")
+
+    assert done.returncode == 0, done.stderr
+    job = aws("bedrock").get_model_customization_job(jobIdentifier="cli-job-1")
+    assert job["status"] == "Completed" and job["outputModelArn"] in done.stdout
+    again = local_aws("complete-job", "cli-job-1")  # a finished job cannot finish twice
+    assert again.returncode == 1
+    assert again.stderr.strip() == (
+        "error: could not complete cli-job-1: Job cli-job-1 is Completed; only an InProgress job can complete"
+    )
+    missing = local_aws("complete-job", "no-such-job")
+    assert missing.returncode == 1 and "no-such-job not found" in missing.stderr
