@@ -344,6 +344,7 @@ def test_the_demo_step_follows_a_workflow_from_completion_to_summary(
     record = DemoRecord(eval_app.STACK_NAME, outputs={**stack, "JobName": DEMO_JOB})
 
     demo.evaluate(DEMO_TARGETS["GsmRftStack"], record)  # raises DemoFailure on any failed check
+    print("\n".join(lines))  # what the demo prints (shown with `pytest -s`)
 
     evaluation = record.evaluation
     assert [line.split()[1] for line in lines] == [
