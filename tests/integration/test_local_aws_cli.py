@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from local_aws import client_env, daemon, settings
+from tests.integration.conftest import create_job
 
 pytestmark = pytest.mark.slow  # starts the emulator as a background process (~3 s)
 
@@ -90,15 +91,7 @@ def test_complete_job_finishes_an_emulated_job_and_says_why_it_cannot(state_dir:
     assert state is not None
     aws = client_env.client_factory(state.endpoint)
     aws("s3").create_bucket(Bucket="complete-job-data")
-    aws("bedrock").create_model_customization_job(
-        jobName="cli-job-1",
-        customModelName="cli-job-1-model",
-        roleArn="arn:aws:iam::123456789012:role/bedrock",
-        baseModelIdentifier="arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-2-lite-v1:0:256k",
-        trainingDataConfig={"s3Uri": "s3://complete-job-data/train.jsonl"},
-        outputDataConfig={"s3Uri": "s3://complete-job-data/out/"},
-        hyperParameters={},
-    )
+    create_job(aws, "cli-job-1", "complete-job-data")
 
     done = local_aws("complete-job", "cli-job-1")
 

@@ -25,7 +25,7 @@ from data_prep import prepare
 from local_aws import converse_replay, settings
 from local_aws.demo import DEMO_TARGETS, Demo, DemoRecord, Report
 from local_aws.server import Emulator
-from tests.integration.conftest import ClientFactory
+from tests.integration.conftest import ClientFactory, create_job
 from tests.integration.fixtures.eval_app import app as eval_app
 
 pytestmark = pytest.mark.slow
@@ -140,15 +140,7 @@ def _complete(emulator: Emulator, job: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def run(emulator: Emulator, aws: ClientFactory, stack: dict[str, str], inbox: str) -> dict[str, Any]:
     """Create the job, complete it, and follow the execution the rule starts to its end."""
-    aws("bedrock").create_model_customization_job(
-        jobName=JOB,
-        customModelName=f"{JOB}-model",
-        roleArn="arn:aws:iam::123456789012:role/bedrock",
-        baseModelIdentifier=BASE_MODEL,
-        trainingDataConfig={"s3Uri": f"s3://{stack['BucketName']}/train.jsonl"},
-        outputDataConfig={"s3Uri": f"s3://{stack['BucketName']}/output/"},
-        hyperParameters={},
-    )
+    create_job(aws, JOB, stack["BucketName"], BASE_MODEL)
     job = _complete(emulator, JOB)
     sfn, machine = aws("stepfunctions"), stack["EvaluationStateMachineArn"]
     started = _wait_for(
@@ -329,15 +321,7 @@ def test_the_demo_step_follows_a_workflow_from_completion_to_summary(
         prompts.append({"id": item["id"], "prompt": user, "answer": gold[recorded.question_in(user)]})
     body = "\n".join(json.dumps(p) for p in prompts).encode()
     aws("s3").put_object(Bucket=stack["BucketName"], Key=f"test/{DEMO_JOB}.jsonl", Body=body)
-    aws("bedrock").create_model_customization_job(
-        jobName=DEMO_JOB,
-        customModelName=f"{DEMO_JOB}-model",
-        roleArn="arn:aws:iam::123456789012:role/bedrock",
-        baseModelIdentifier=BASE_MODEL,
-        trainingDataConfig={"s3Uri": f"s3://{stack['BucketName']}/train.jsonl"},
-        outputDataConfig={"s3Uri": f"s3://{stack['BucketName']}/output/"},
-        hyperParameters={},
-    )
+    create_job(aws, DEMO_JOB, stack["BucketName"], BASE_MODEL)
     lines: list[str] = []
     demo = Demo(emulator, log_path=tmp_path / "demo.log", report=Report(lines.append), output_dir=tmp_path)
     demo.test_split = test_split

@@ -19,7 +19,7 @@ from local_aws import converse_replay, settings
 from local_aws.moto_patches.bedrock_deployments import ACTIVE_AFTER_POLLS, complete_job
 from local_aws.moto_patches.events_patches import as_delivered, target_input
 from local_aws.server import Emulator
-from tests.integration.conftest import ClientFactory, zip_files
+from tests.integration.conftest import ClientFactory, create_job, zip_files
 
 BASE = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-2-lite-v1:0:256k"
 QUESTION = converse_replay.recordings().questions[-1]  # the shortest recorded question
@@ -44,15 +44,7 @@ def _machine(aws: ClientFactory, name: str, definition: dict[str, Any], role_arn
 
 def _job(aws: ClientFactory, name: str) -> None:
     aws("s3").create_bucket(Bucket=f"{name}-data")
-    aws("bedrock").create_model_customization_job(
-        jobName=name,
-        customModelName=f"{name}-model",
-        roleArn="arn:aws:iam::123456789012:role/bedrock",
-        baseModelIdentifier=BASE,
-        trainingDataConfig={"s3Uri": f"s3://{name}-data/train.jsonl"},
-        outputDataConfig={"s3Uri": f"s3://{name}-data/out/"},
-        hyperParameters={},
-    )
+    create_job(aws, name, f"{name}-data", BASE)
 
 
 def test_an_execution_is_named_waits_are_capped_and_history_is_readable(
