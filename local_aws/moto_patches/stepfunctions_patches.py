@@ -45,6 +45,7 @@ from local_aws import settings
 from local_aws.moto_patches.registry import replace
 
 _endpoint: str | None = None
+MAX_NAME = 80  # Step Functions' limit on a state machine's name
 
 
 def install(endpoint: str | None) -> None:
@@ -102,8 +103,11 @@ def _create(
     cls: type, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kw: Any
 ) -> Any:
     properties = cloudformation_json["Properties"]
+    name = properties.get("StateMachineName") or resource_name
+    if len(name) > MAX_NAME and "StateMachineName" not in properties:  # CloudFormation's names fit the limit
+        name = f"{name[: MAX_NAME - 13]}-{name[-12:]}"
     return get_backend(account_id, region_name).create_state_machine(
-        properties.get("StateMachineName", resource_name),
+        name,
         _definition(properties),
         properties.get("RoleArn", ""),
         tags=sfn_models.cfn_to_api_tags(properties.get("Tags", [])),
