@@ -113,6 +113,7 @@ DEMO_TARGETS: dict[str, DemoTarget] = demo_targets()
 # The stack output that names the post-training evaluation's state machine (ISSUE 13's contract).
 EVALUATION_OUTPUT = "EvaluationStateMachineArn"
 EVALUATION_TIMEOUT_S = 900.0
+PROGRESS_EVERY_S = 30.0
 REPORT_FILES = ("report.json", "report.md", "chart.svg", "summary.txt")
 REPLAYS = {"base": converse_replay.BASE_MODEL_REPLAY, "tuned": converse_replay.TUNED_MODEL_REPLAY}
 
@@ -482,9 +483,22 @@ class Demo:
         started = time.monotonic()
         executions = _poll(lambda: sfn.list_executions(stateMachineArn=machine)["executions"], 15.0)
         if not executions:
-            raise DemoFailure("workflow", f"the event started no execution of {machine} within 15s")
+            raise DemoFailure(
+                "workflow",
+                f"the event started no execution of {machine} within 15s: does the stack's rule match "
+                f"Bedrock's event (detail-type {EVENT_DETAIL_TYPE!r}, detail.jobStatus 'Completed')?",
+            )
         arn = executions[0]["executionArn"]
-        final = _poll(lambda: _ended(sfn.describe_execution(executionArn=arn)), EVALUATION_TIMEOUT_S)
+        last_said = [time.monotonic()]
+
+        def ended() -> dict[str, Any] | None:
+            described = _ended(sfn.describe_execution(executionArn=arn))
+            if described is None and time.monotonic() - last_said[0] >= PROGRESS_EVERY_S:
+                last_said[0] = time.monotonic()
+                self.report.print_line(f"{'':15}... the workflow runs ({time.monotonic() - started:.0f}s)")
+            return described
+
+        final = _poll(ended, EVALUATION_TIMEOUT_S)
         if not final:
             raise DemoFailure("workflow", f"{arn} still RUNNING after {EVALUATION_TIMEOUT_S:.0f}s")
         evaluation.execution = final
