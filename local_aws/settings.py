@@ -29,10 +29,11 @@ HEALTH_PATH = "/__local_aws/health"
 # runs offline, so this is how a job "finishes"; `python -m local_aws complete-job NAME` calls it).
 COMPLETE_JOB_PATH = "/__local_aws/bedrock/complete-job"
 
-# A Lambda (or a custom resource behind it) never runs longer than this locally, whatever its
-# configured timeout: the Provider framework's own function is configured for 15 minutes, and a
-# hung handler must fail the deploy in bounded time instead of hanging it.
-LAMBDA_TIMEOUT_CAP_S = float(os.environ.get("LOCAL_AWS_LAMBDA_TIMEOUT_CAP_S", "120"))
+# A Lambda never runs longer than its configured timeout, as on AWS, nor longer than this cap
+# (Lambda's own maximum, 15 minutes). A hung custom-resource handler is bounded by its own timeout (the
+# job function's is 2 minutes), and the evaluation's answering function checks at its start that
+# the time left fits a shard, so a lower cap would refuse work AWS would run.
+LAMBDA_TIMEOUT_CAP_S = float(os.environ.get("LOCAL_AWS_LAMBDA_TIMEOUT_CAP_S", "900"))
 # Interpreter start-up and imports are not part of a Lambda's billed timeout; allow for them.
 LAMBDA_STARTUP_GRACE_S = 3.0
 # Step Functions Wait states and Retry back-off never wait longer than this on the emulator (a workflow
