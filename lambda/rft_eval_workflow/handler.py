@@ -238,7 +238,11 @@ def base_model_id(settings: Settings) -> str:
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 def plan_shards(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-    """Cut the prompts into shards for both models; fail now if the reward handler does not import."""
+    """Cut the prompts into shards for both models; fail now if the reward handler does not import.
+
+    The list interleaves the models (base 0, tuned 0, base 1, ...), so a Map running two items at a
+    time answers one shard per model at once: at most SHARD_CONCURRENCY calls in flight per model.
+    """
     settings = settings_module.load()
     _reward(settings)
     job_name, deployment_arn = str(event["jobName"]), str(event["deploymentArn"])
@@ -253,8 +257,8 @@ def plan_shards(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
             "end": min(start + settings.shard_size, count),
             "jobName": job_name,
         }
-        for label in LABELS
         for index, start in enumerate(range(0, count, settings.shard_size))
+        for label in LABELS
     ]
     logger.info(
         "Planned shards", extra={"prompts": count, "shards": len(shards), "shard_size": settings.shard_size}
@@ -364,8 +368,9 @@ def _cause(raw: Any) -> str:
 def _failure(result: Mapping[str, Any]) -> tuple[dict[str, Any], str] | None:
     """(shard, why) when a Map result is a failed shard; None for a shard outcome.
 
-    Accepted shapes: `{failed: true, shard: {...}, error, cause}`, the shard's own fields with
-    `failed`/`error`/`cause`, and a Catch's `{..., Error, Cause}` at the top or under `failure`/`error`.
+    Accepted shapes: `{failed: true, shard: {...} or its index, label, error, cause}` (the construct's
+    ShardFailed state), the shard's own fields with `failed`/`error`/`cause`, and a Catch's
+    `{..., Error, Cause}` at the top or under `failure`/`error`.
     """
     nested = next((result[k] for k in ("failure", "error") if isinstance(result.get(k), Mapping)), None)
     if nested is not None:
@@ -380,7 +385,7 @@ def _failure(result: Mapping[str, Any]) -> tuple[dict[str, Any], str] | None:
         return None
     if not failed:
         return (dict(result), "the shard returned no file (no uri)")
-    shard = dict(result["shard"]) if isinstance(result.get("shard"), Mapping) else dict(result)
+    shard = dict(_shard_of(result))
     why = ": ".join(part for part in (_short(error) if error else "", _cause(cause)) if part) or "failed"
     return (shard, why)
 
@@ -417,14 +422,15 @@ def write_report(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     models: dict[str, str] = {BASE: base_model_id(settings), TUNED: str(event.get("deploymentArn") or TUNED)}
     collected: dict[str, tuple[list[Scored], list[Response]]] = {label: ([], []) for label in LABELS}
     failed: list[dict[str, Any]] = []
+    for result in results:  # every model id first: a failed shard's result may not carry it
+        if _shard_of(result).get("modelId"):
+            models[str(_shard_of(result).get("label"))] = str(_shard_of(result)["modelId"])
     for result in sorted(
         results, key=lambda r: (str(_shard_of(r).get("label")), int(_shard_of(r).get("index") or 0))
     ):
         problem = _failure(result)
         shard = problem[0] if problem is not None else dict(result)
         label = str(shard.get("label"))
-        if shard.get("modelId"):
-            models[label] = str(shard["modelId"])
         if problem is None:
             try:
                 scored, errors = _read_shard(settings, str(result["uri"]))
@@ -434,7 +440,7 @@ def write_report(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
                 collected.setdefault(label, ([], []))[0].extend(scored)
                 collected[label][1].extend(errors)
         if problem is not None:
-            start, end = int(shard.get("start", 0)), int(shard.get("end", 0))
+            start, end = _bounds(shard, settings, prompts)
             failed.append(
                 {
                     "label": label,
@@ -485,6 +491,20 @@ def write_report(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     }
 
 
-def _shard_of(result: Mapping[str, Any]) -> Mapping[str, Any]:
+def _shard_of(result: Mapping[str, Any]) -> dict[str, Any]:
+    """The shard a Map result is about: its fields, whether nested under `shard` or given as its index."""
     inner = result.get("shard")
-    return inner if isinstance(inner, Mapping) else result
+    if isinstance(inner, Mapping):
+        return {**inner, **{k: v for k, v in result.items() if k in ("label", "modelId") and k not in inner}}
+    shard = {k: v for k, v in result.items() if k != "shard"}
+    if isinstance(inner, int) and not isinstance(inner, bool):
+        shard.setdefault("index", inner)
+    return shard
+
+
+def _bounds(shard: Mapping[str, Any], settings: Settings, prompts: int) -> tuple[int, int]:
+    """The shard's prompt range; when the result does not carry it, as plan_shards cut it (same SHARD_SIZE)."""
+    if shard.get("start") is not None and shard.get("end") is not None:
+        return int(shard["start"]), int(shard["end"])
+    start = int(shard.get("index") or 0) * settings.shard_size
+    return min(start, prompts), min(start + settings.shard_size, prompts)

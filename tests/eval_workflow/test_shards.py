@@ -58,6 +58,9 @@ def test_plan_covers_every_prompt_once_per_model_in_shard_size_slices(env: Env) 
         assert covered == list(range(count))
         assert max(s["end"] - s["start"] for s in shards) == 5
         assert all(s["jobName"] == JOB_NAME for s in shards)
+    # Interleaved, so a Map running two items at a time answers one shard per model at once.
+    assert [s["label"] for s in plan["shards"][:4]] == ["base", "tuned", "base", "tuned"]
+    assert [s["index"] for s in plan["shards"][:4]] == [0, 0, 1, 1]
 
 
 def test_max_prompts_caps_the_plan(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -306,6 +309,37 @@ def test_a_permanently_failed_shard_is_reported_failed_and_left_out_of_the_pairi
     assert f"1 shard(s) failed ({len(lost):,} prompt-answers not made)" in out["summary"]
     assert f"tuned has no scored answer for {len(lost):,}" in out["summary"]
     assert "Failed shards" in env.object(f"{PREFIX}report.md")
+
+
+def test_the_constructs_shard_failed_shape_recovers_the_range_and_the_model(env: Env, converse) -> None:
+    """ShardFailed (stacks/evaluation_workflow.py) keeps only the index, label, error and cause."""
+    converse(respond=answering(env.test_file, tuned_right))
+    plan = planned(env)
+    results = []
+    for item in plan["shards"]:
+        if (item["label"], item["index"]) == ("tuned", 0):
+            cause = json.dumps({"errorType": "ModelCallsFailed", "errorMessage": "tuned shard 0: no access"})
+            results.append(
+                {"failed": True, "shard": 0, "label": "tuned", "error": "ModelCallsFailed", "cause": cause}
+            )
+        elif item["index"] < 2:
+            results.append(env.call(handler.answer_shard, item))
+    out = env.call(handler.write_report, {"jobName": JOB_NAME, "prompts": 10, "results": results})
+    report = json.loads(env.object(f"{PREFIX}report.json"))
+    assert report["failed_shards"] == [
+        {
+            "label": "tuned",
+            "model": DEPLOYMENT_ARN,  # from the tuned shard that did answer
+            "index": 0,
+            "start": 0,
+            "end": 5,
+            "prompts": 5,
+            "error": "ModelCallsFailed: ModelCallsFailed: tuned shard 0: no access",
+        }
+    ]
+    assert report["models"][1]["model"] == DEPLOYMENT_ARN and report["models"][1]["prompts"] == 5
+    assert report["comparisons"][0]["paired_prompts"] == 5 and out["failedShards"] == 1
+    assert "1 shard(s) failed (5 prompt-answers not made)" in out["summary"]
 
 
 @pytest.mark.parametrize("shape", ["flat", "catch", "nested"])
