@@ -53,6 +53,12 @@ class RftStack(Stack):
             env=Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=config.region),
         )
         props = pipeline_props(config, data)
+        if config.evaluation.enabled and props.evaluation is None:
+            Annotations.of(self).add_warning_v2(
+                "rft:evaluateOnCompletion",
+                f"{task.name}'s data has no test split, so no post-training evaluation is deployed; give "
+                "data_prep a dataset with one, or set rft:evaluateOnCompletion to false.",
+            )
         if config.kms_key_arn or config.assets_kms_key_arn:
             props = replace(
                 props,
@@ -157,10 +163,7 @@ def post_training_evaluation(config: RftConfig, data: PrepResult) -> PostTrainin
     if not settings.enabled:
         return None
     if data.test_path is None:
-        raise TaskConfigError(
-            f"rft:evaluateOnCompletion is true but {config.task.name}'s data has no test split to evaluate "
-            "on; give data_prep a dataset with one, or set rft:evaluateOnCompletion to false."
-        )
+        return None  # RftStack warns: nothing to evaluate on
     return PostTrainingEvaluation(
         test_data=data.test_path,
         samples=settings.samples_per_prompt,
@@ -209,7 +212,6 @@ def build_task_stack(
     try:
         config = load_config(task, context, app_config)
         data = prepare_task_data(config)
-        post_training_evaluation(config, data)  # a task without a test split fails only its stack
     except (TaskConfigError, DataPrepError) as error:
         stack = Stack(
             scope,
