@@ -41,13 +41,13 @@ def rows(evaluation: Evaluation) -> list[list[str]]:
     for r in evaluation.results:
         row = [
             r.name,
-            f"{len(r.per_prompt):,}",
+            f"{r.prompt_count:,}",
             f"{r.accuracy.responses:,}",
             _pct(r.accuracy.value),
             _ci(r),
             f"{r.mean_score:.3f}",
             f"{r.format_failures:,}",
-            f"{len(r.errors):,}",
+            f"{r.error_count:,}",
             f"{r.mean_output_tokens:,.0f}",
             _ms(r.mean_latency_ms),
         ]
@@ -96,10 +96,10 @@ def render(console: Console, evaluation: Evaluation, written: list[Path]) -> Non
     for note in evaluation.notes:
         console.print(f"note: {note}", soft_wrap=True, markup=False)
     for r in evaluation.results:
-        if r.errors:
+        if r.error_count:
             reasons = ", ".join(f"{k} ×{v}" for k, v in r.error_reasons().items())
             console.print(
-                f"{r.name}: {len(r.errors):,} calls failed ({reasons}); not scored, rerun to retry them",
+                f"{r.name}: {r.error_count:,} calls failed ({reasons}); not scored, rerun to retry them",
                 soft_wrap=True,
                 markup=False,
             )

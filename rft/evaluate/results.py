@@ -68,6 +68,15 @@ class ModelResult:
         return accuracy(self.scored)
 
     @property
+    def prompt_count(self) -> int:
+        """Prompts with a scored sample (a result read back from JSON knows how many, not which)."""
+        return len(self.per_prompt)
+
+    @property
+    def error_count(self) -> int:
+        return len(self.errors)
+
+    @property
     def name(self) -> str:
         """Short enough for a table: an ARN by its resource, prefixed by the shorthand it came from."""
         short = self.model.split(":", 5)[-1] if self.model.startswith("arn:") else self.model
@@ -106,14 +115,14 @@ class ModelResult:
         entry: dict[str, Any] = {
             "model": self.model,
             "label": self.label,
-            "prompts": len(self.per_prompt),
+            "prompts": self.prompt_count,
             "responses": acc.responses,
             "correct": acc.correct,
             "accuracy": round(acc.value, 6),
             "ci95": [round(low, 6), round(high, 6)],
             "mean_score": round(self.mean_score, 6),
             "format_failures": self.format_failures,
-            "errors": len(self.errors),
+            "errors": self.error_count,
             "error_reasons": self.error_reasons(),
             "mean_output_tokens": round(self.mean_output_tokens, 2),
             "mean_latency_ms": None if math.isnan(self.mean_latency_ms) else round(self.mean_latency_ms, 1),
@@ -204,3 +213,104 @@ class Evaluation:
             "correctness": CORRECTNESS_RULE,
             "notes": self.notes,
         }
+
+
+# -- Reading a report back ----------------------------------------------------------------------
+# `rft evaluate --from-s3` prints the table of a report the post-training workflow wrote. The JSON
+# keeps each model's figures, not its responses, so a result read back carries those figures and
+# answers the same questions the renderers ask (`report.rows`, `report.render`).
+
+
+@dataclass
+class ReportedResult(ModelResult):
+    """One model's entry of a report's JSON, with the `ModelResult` interface the renderers use."""
+
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.per_prompt = {}  # which prompts were right is not in the JSON (the comparisons say what changed)
+
+    @property
+    def accuracy(self) -> Accuracy:
+        return Accuracy(int(self.figures["correct"]), int(self.figures["responses"]))
+
+    @property
+    def prompt_count(self) -> int:
+        return int(self.figures["prompts"])
+
+    @property
+    def error_count(self) -> int:
+        return int(self.figures["errors"])
+
+    @property
+    def mean_score(self) -> float:
+        return float(self.figures["mean_score"])
+
+    @property
+    def format_failures(self) -> int:
+        return int(self.figures["format_failures"])
+
+    @property
+    def mean_output_tokens(self) -> float:
+        return float(self.figures["mean_output_tokens"])
+
+    @property
+    def mean_latency_ms(self) -> float:
+        latency = self.figures.get("mean_latency_ms")
+        return math.nan if latency is None else float(latency)
+
+    def error_reasons(self) -> dict[str, int]:
+        return {str(k): int(v) for k, v in (self.figures.get("error_reasons") or {}).items()}
+
+
+@dataclass
+class ReportedEvaluation(Evaluation):
+    """An `Evaluation` read from its JSON: the comparisons are the report's, not recomputed."""
+
+    reported_comparisons: list[Comparison] = field(default_factory=list)
+
+    @property
+    def comparisons(self) -> list[Comparison]:
+        return self.reported_comparisons
+
+
+def _reported_result(entry: dict[str, Any]) -> ReportedResult:
+    result = ReportedResult(str(entry["model"]), [], [], label=entry.get("label"), figures=entry)
+    checked = entry.get("code_checked")
+    if isinstance(checked, dict):
+        result.code_checked = Accuracy(int(checked["correct"]), int(checked["responses"]))
+        result.code_checked_label = str(checked.get("label", ""))
+    return result
+
+
+def from_json(data: dict[str, Any]) -> ReportedEvaluation:
+    """The inverse of `Evaluation.to_json` for everything the report shows; KeyError/TypeError/ValueError
+    when `data` is not such a report."""
+    results = [_reported_result(entry) for entry in data["models"]]
+    names = {r.model: r.name for r in results}
+    compared = [
+        Comparison(
+            baseline=str(c["baseline"]),
+            candidate=str(c["candidate"]),
+            delta=float(c["delta"]),
+            paired=int(c["paired_prompts"]),
+            improved=[str(p) for p in c["improved"]],
+            regressed=[str(p) for p in c["regressed"]],
+            baseline_name=names.get(str(c["baseline"]), str(c["baseline"])),
+            candidate_name=names.get(str(c["candidate"]), str(c["candidate"])),
+        )
+        for c in data.get("comparisons", [])
+    ]
+    inference = data.get("inference", {})
+    return ReportedEvaluation(
+        task=str(data["task"]),
+        data=str(data.get("data", "")),
+        prompts=int(data["prompts"]),
+        samples_per_prompt=int(data["samples_per_prompt"]),
+        max_tokens=int(inference.get("maxTokens", 0)),
+        temperature=float(inference.get("temperature", 0.0)),
+        handler=str(data.get("handler", "")),
+        results=results,
+        notes=[str(n) for n in data.get("notes", [])],
+        reported_comparisons=compared,
+    )
