@@ -355,7 +355,9 @@ def show_evaluation(
 ) -> None:
     """The post-training evaluation of the job (rft.post_training); with --watch, until it ends.
 
-    Only a Completed job has one, so nothing is asked of Step Functions before that.
+    Only a Completed job has one, so nothing is asked of Step Functions before that. Reading it
+    needs states:ListExecutions, DescribeExecution and GetExecutionHistory on the state machine and
+    s3:GetObject on rft-eval/; without them the job is shown with one note.
     """
     from rft import post_training
 
@@ -367,7 +369,11 @@ def show_evaluation(
             client("stepfunctions", region), client("s3", region), target.outputs, view.name, view.arn or None
         )
 
-    evaluation = read()
+    try:
+        evaluation = read()
+    except UserError as error:  # e.g. no states:ListExecutions: the job is still worth showing
+        console.print(f"[yellow]evaluation: not shown:[/] {error.message}", soft_wrap=True)
+        return
     if watching and evaluation.enabled and view.status == "Completed" and not evaluation.terminal:
         delays = backoff_delays(FIRST_POLL_S, POLL_GROWTH, EVALUATION_LONGEST_POLL_S)
         post_training.watch(read, console, target.stack, sleep=sleep or POLL_SLEEP, delays=delays)

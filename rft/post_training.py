@@ -216,6 +216,11 @@ def root_failure(events: list[Mapping[str, Any]]) -> Failure | None:
 def history(
     sfn: BaseClient, execution_arn: str, *, newest_first: bool = False, limit: int = 1000
 ) -> list[dict[str, Any]]:
+    """Up to `limit` events of the execution, oldest or newest first.
+
+    Events are numbered in order (`id`); they are sorted by it as well, since an emulator may ignore
+    `reverseOrder` (moto 5.2.5 does).
+    """
     events: list[dict[str, Any]] = []
     request: dict[str, Any] = {
         "executionArn": execution_arn,
@@ -228,6 +233,7 @@ def history(
         if not page.get("nextToken"):
             break
         request["nextToken"] = page["nextToken"]
+    events.sort(key=lambda e: int(e.get("id", 0)), reverse=newest_first)
     return events[:limit]
 
 
