@@ -193,7 +193,9 @@ def test_unreadable_evaluation_is_one_note_under_the_job(aws: None, run_cli: Cal
     assert result.exit_code == 0, result.output
     out = words(result.stdout)
     assert f"RFT job {JOB_NAME}" in out
-    assert "evaluation: not shown: the stack's evaluation state machine" in out and "redeploy the stack" in out
+    assert (
+        "evaluation: not shown: the stack's evaluation state machine" in out and "redeploy the stack" in out
+    )
 
 
 class Steps:
