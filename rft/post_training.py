@@ -441,7 +441,11 @@ def watch(
             )
             return view
         delay = next(delays)
-        state = view.current_state or ("waiting for the execution to start" if view.status is None else "")
+        state = (
+            f"in state {view.current_state}"
+            if view.current_state
+            else ("waiting for the execution to start" if view.status is None else "")
+        )
         console.print(
             f"{now():%H:%M:%S} evaluation: {(view.status or 'not started').lower()}"
             f"{', ' + state if state else ''} (poll {polls}; next check in {delay:g} s)",

@@ -238,7 +238,7 @@ def test_watch_follows_the_job_then_its_evaluation_until_it_ends(
     assert f"{JOB_NAME}: InProgress → Completed" in out
     assert "evaluation: not started, waiting for the execution to start (poll 1" in out
     assert "evaluation: not started → running" in out
-    assert "evaluation: running, WaitForDeployment" in out
+    assert "evaluation: running, in state WaitForDeployment (poll" in out
     assert "evaluation: running → succeeded" in out
     assert summary(report) in out and f"report: {uri}" in out
     assert steps.waits == [15.0, 15.0, 22.5, 33.75, 50.625]  # the job's poll, then the evaluation's backoff
