@@ -21,6 +21,7 @@ from .test_report_from_json import rendered
 from .workflow import (
     BUCKET,
     QUOTA_MESSAGE,
+    deployed_stack,
     evaluation,
     failed_history,
     lambda_cause,
@@ -29,21 +30,12 @@ from .workflow import (
     start,
     state_machine,
     upload_report,
-    with_bucket,
+    words,
 )
 
 
-def words(text: str) -> str:
-    return " ".join(text.replace("│", " ").split())
-
-
 def stack(*, workflow: bool = True, job_status: str = "Completed") -> str | None:
-    job = launch_job()
-    job.set_status(job_status)
-    machine = state_machine() if workflow else None
-    deploy_stack(outputs_with(machine))
-    with_bucket()
-    return machine
+    return deployed_stack(workflow=workflow, job_status=job_status)[1]
 
 
 def test_downloads_the_report_and_prints_its_table(

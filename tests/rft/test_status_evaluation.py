@@ -9,11 +9,12 @@ import pytest
 from click.testing import Result
 
 from rft import job_control, post_training
-from tests.cli.helpers import JOB_NAME, STACK, MotoJob, deploy_stack, launch_job
+from tests.cli.helpers import JOB_NAME, STACK, deploy_stack, launch_job
 
 from .workflow import (
     BUCKET,
     QUOTA_MESSAGE,
+    deployed_stack,
     evaluation,
     failed_history,
     lambda_cause,
@@ -24,25 +25,12 @@ from .workflow import (
     summary,
     upload_report,
     with_bucket,
+    words,
 )
 
 
-def words(text: str) -> str:
-    return " ".join(text.replace("│", " ").split())
-
-
-def completed_stack(with_workflow: bool = True) -> tuple[MotoJob, str | None]:
-    """The stack's job, Completed, and its evaluation state machine (None: evaluation off)."""
-    job = launch_job()
-    job.set_status("Completed")
-    machine = state_machine() if with_workflow else None
-    deploy_stack(outputs_with(machine))
-    with_bucket()
-    return job, machine
-
-
 def test_running_evaluation_shows_the_state_it_is_in(aws: None, run_cli: Callable[..., Result]) -> None:
-    job, machine = completed_stack()
+    job, machine = deployed_stack()
     assert machine is not None
     start(machine, "gsmrftstack-job-older", name="older-job")  # another job's evaluation
     start(machine, JOB_NAME, job.arn, name="this-job").history(running_history("AnswerShards"))
@@ -58,7 +46,7 @@ def test_running_evaluation_shows_the_state_it_is_in(aws: None, run_cli: Callabl
 def test_succeeded_evaluation_shows_the_summary_and_the_report_uri(
     aws: None, run_cli: Callable[..., Result]
 ) -> None:
-    job, machine = completed_stack()
+    job, machine = deployed_stack()
     assert machine is not None
     report = evaluation()
     uri = f"s3://{BUCKET}/rft-eval/{JOB_NAME}/report.json"
@@ -77,7 +65,7 @@ def test_succeeded_evaluation_shows_the_summary_and_the_report_uri(
 
 
 def test_failed_shards_are_reported_as_left_out(aws: None, run_cli: Callable[..., Result]) -> None:
-    job, machine = completed_stack()
+    job, machine = deployed_stack()
     assert machine is not None
     failed = [{"failed": True, "shard": {"index": 3, "label": "tuned"}, "error": "States.Timeout"}]
     start(machine, JOB_NAME, job.arn).succeed(
@@ -92,7 +80,7 @@ def test_failed_shards_are_reported_as_left_out(aws: None, run_cli: Callable[...
 def test_summary_is_read_from_the_bucket_when_the_output_has_none(
     aws: None, run_cli: Callable[..., Result]
 ) -> None:
-    job, machine = completed_stack()
+    job, machine = deployed_stack()
     assert machine is not None
     report = evaluation()
     upload_report(report, files=("summary.txt",))
@@ -107,7 +95,7 @@ def test_report_older_than_the_kept_executions_is_still_found(
     aws: None, run_cli: Callable[..., Result]
 ) -> None:
     """Step Functions keeps a standard execution 90 days; the summary in the bucket stays."""
-    completed_stack()
+    deployed_stack()
     report = evaluation()
     upload_report(report)
 
@@ -120,7 +108,7 @@ def test_report_older_than_the_kept_executions_is_still_found(
 def test_failed_evaluation_names_the_failed_state_error_and_cause(
     aws: None, run_cli: Callable[..., Result]
 ) -> None:
-    job, machine = completed_stack()
+    job, machine = deployed_stack()
     assert machine is not None
     start(machine, JOB_NAME, job.arn).fail(
         "ValidationException", lambda_cause(QUOTA_MESSAGE), failed_history()
@@ -142,7 +130,7 @@ def test_failure_without_a_failed_task_uses_the_executions_error_and_cause(
     aws: None, run_cli: Callable[..., Result]
 ) -> None:
     """A Choice that routes a Failed deployment to a Fail state leaves no failed task in the history."""
-    job, machine = completed_stack()
+    job, machine = deployed_stack()
     assert machine is not None
     start(machine, JOB_NAME, job.arn).fail(
         "DeploymentFailed", "the custom model deployment ended in Failed", failed_history()[:5]
@@ -156,7 +144,7 @@ def test_failure_without_a_failed_task_uses_the_executions_error_and_cause(
 def test_stack_without_the_workflow_says_evaluation_is_off_in_one_line(
     aws: None, run_cli: Callable[..., Result]
 ) -> None:
-    completed_stack(with_workflow=False)
+    deployed_stack(workflow=False)
 
     result = run_cli("status", STACK)
 
@@ -168,7 +156,7 @@ def test_stack_without_the_workflow_says_evaluation_is_off_in_one_line(
 
 
 def test_completed_job_whose_evaluation_has_not_started(aws: None, run_cli: Callable[..., Result]) -> None:
-    completed_stack()
+    deployed_stack()
     out = words(run_cli("status", STACK).stdout)
     assert f"evaluation: not started yet for job {JOB_NAME}" in out
 
@@ -247,7 +235,7 @@ def test_watch_follows_the_job_then_its_evaluation_until_it_ends(
 def test_watch_stops_when_no_execution_starts(
     aws: None, run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    completed_stack()
+    deployed_stack()
     steps = Steps()
     monkeypatch.setattr(job_control, "POLL_SLEEP", steps)
 

@@ -19,7 +19,16 @@ from moto.stepfunctions.models import stepfunctions_backends
 from rft.evaluate.cache import Response
 from rft.evaluate.grading import Scored
 from rft.evaluate.results import Evaluation, ModelResult
-from tests.cli.helpers import ACCOUNT, JOB_NAME, REGION, STACK, stack_outputs
+from tests.cli.helpers import (
+    ACCOUNT,
+    JOB_NAME,
+    REGION,
+    STACK,
+    MotoJob,
+    deploy_stack,
+    launch_job,
+    stack_outputs,
+)
 
 BUCKET = "gsm-output-bucket"  # the BucketName output of tests.cli.helpers.stack_outputs
 BASE_MODEL = "us.amazon.nova-2-lite-v1:0"
@@ -97,6 +106,22 @@ def start(machine: str, job_name: str = JOB_NAME, arn: str | None = None, name: 
         stateMachineArn=machine, input=json.dumps(completed_event(job_name, arn)), **kwargs
     )
     return MotoExecution(started["executionArn"])
+
+
+def words(text: str) -> str:
+    """The words of CLI output, table borders dropped (Rich wraps and pads)."""
+    return " ".join(text.replace("│", " ").split())
+
+
+def deployed_stack(*, workflow: bool = True, job_status: str = "Completed") -> tuple[MotoJob, str | None]:
+    """GsmRftStack's job in `job_status`, its outputs, its bucket and its evaluation state machine
+    (None: evaluation off)."""
+    job = launch_job()
+    job.set_status(job_status)
+    machine = state_machine() if workflow else None
+    deploy_stack(outputs_with(machine))
+    with_bucket()
+    return job, machine
 
 
 def outputs_with(machine: str | None, job_name: str = JOB_NAME) -> dict[str, str]:
