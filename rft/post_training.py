@@ -33,13 +33,15 @@ REPORT_PREFIX = "rft-eval/"  # the workflow's REPORT_PREFIX (ISSUE13 contract, s
 REPORT_FILES = ("report.json", "report.md", "chart.svg")
 SUMMARY_FILE = "summary.txt"
 EXECUTIONS_READ = 25  # newest executions matched against the job: one per completed job of the stack
-HISTORY_EVENTS_READ = 1000  # events of a failed execution searched for the state that failed
+# Events of a failed execution searched for the state that failed (5 pages; a run of this workflow
+# with a few hundred shards has a few thousand, the standard workflow's limit is 25,000).
+HISTORY_EVENTS_READ = 5000
 CAUSE_SHOWN = 400  # characters of a failure's cause printed
 
 RUNNING, SUCCEEDED = "RUNNING", "SUCCEEDED"
 ENDED_BADLY = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
 STYLE = {RUNNING: "cyan", SUCCEEDED: "green", "FAILED": "red", "TIMED_OUT": "red", "ABORTED": "yellow"}
-# Events whose details name the error and cause of a failure (HistoryEvent's *FailedEventDetails etc.).
+# A state's task scheduled, started or submitted again after it failed: that failure was retried.
 _RETRIED_AFTER = ("Scheduled", "Started", "Submitted")
 _EXECUTION_ENDS = frozenset({"ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"})
 
