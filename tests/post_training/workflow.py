@@ -261,7 +261,7 @@ def evaluation(prompts: int = 60) -> Evaluation:
         temperature=0.0,
         handler="gsm8k_reward.handler.lambda_handler",
         results=[base, tuned],
-        notes=["fixture report (tests/rft/workflow.py), not a real evaluation"],
+        notes=["fixture report (tests/post_training/workflow.py), not a real evaluation"],
     )
 
 
