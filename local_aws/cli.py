@@ -1,4 +1,4 @@
-"""`python -m local_aws up | down | status | env | serve | demo | evaluate-demo`.
+"""`python -m local_aws up | down | status | env | serve | complete-job | demo | evaluate-demo`.
 
 Every failure is one message on stderr and a non-zero exit, never a traceback.
 """
@@ -98,6 +98,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_complete_job(args: argparse.Namespace) -> int:
+    """Nothing trains offline: this is how an emulated job finishes (and Bedrock's event is sent)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    state = daemon.running()
+    if state is None:
+        raise daemon.EmulatorError("No local_aws emulator is running; start one with `make local-up`.")
+    request = urllib.request.Request(
+        state.endpoint + settings.COMPLETE_JOB_PATH,
+        data=json.dumps({"jobIdentifier": args.job}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            job = json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        reason = json.loads(error.read() or b"{}").get("message") or error.reason
+        raise daemon.EmulatorError(f"could not complete {args.job}: {reason}") from None
+    print(
+        f"{job['jobName']} is {job['status']}; output model {job['outputModelArn']}; "
+        "the Model Customization Job State Change event is on the default bus"
+    )
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from local_aws.demo import run_demo
 
@@ -131,6 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=0)
     serve.add_argument("--verbose", action="store_true", help="log every HTTP request")
     serve.set_defaults(func=cmd_serve)
+
+    complete = sub.add_parser(
+        "complete-job",
+        help="mark an emulated customization job Completed (with an output model) and send Bedrock's event",
+    )
+    complete.add_argument("job", help="the job's name or ARN")
+    complete.set_defaults(func=cmd_complete_job)
 
     demo = sub.add_parser("demo", help="bootstrap, deploy, invoke, diff, update and destroy, offline")
     demo.add_argument(

@@ -31,6 +31,11 @@ MODEL_PREFIX = "replay.gsm8k-"
 # Replies carry a usage block because callers total it; a recording has no token counts, so these are
 # estimates (characters / 4, rounded up), and the latency is 0: nothing was generated.
 CHARS_PER_TOKEN = 4
+# What the post-training evaluation's two models replay on the emulator: the base model of an emulated
+# job answers as GPT-3 6B (verifier-ranked), a custom model deployment of its output model as GPT-3
+# 175B (verifier-ranked), so "tuned vs base" is a replay of two real, labeled sets of outputs.
+BASE_MODEL_REPLAY = "replay.gsm8k-6b-verification"
+TUNED_MODEL_REPLAY = "replay.gsm8k-175b-verification"
 
 
 class ReplayRefused(Exception):

@@ -1,8 +1,10 @@
 """`python -m local_aws demo`: the product's whole life cycle, offline, one line per step.
 
 bootstrap → deploy (the job is launched) → invoke the reward Lambda with the task's samples →
-inspect the job → `cdk diff` a one-value change → deploy it (a replacement job; the old one is
-stopped) → destroy → check nothing is left. It runs its own emulator in this process, so it starts
+inspect the job → the post-training evaluation (the job is marked Completed, the stack's own state
+machine evaluates the tuned model against the base model on replayed outputs) → `cdk diff` a
+one-value change → deploy it (a replacement job; the old one is stopped) → destroy → check nothing
+is left. It runs its own emulator in this process, so it starts
 from a clean account and leaves nothing running. Any failed check stops it with the reason and a
 non-zero exit; the CDK CLI's full output goes to build/local_aws/demo.log.
 
@@ -22,10 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local_aws import client_env, inventory, settings
+from local_aws import client_env, converse_replay, inventory, settings
 from local_aws.cdk_cli import CdkCli, CdkResult
+from local_aws.evaluate_demo import TEST_SPLIT, EvaluateDemoFailure, label_counts
 from local_aws.server import Emulator
-from stacks.config import load_config
+from stacks.config import eval_layout, load_config
 from stacks.metric_names import names as metric_names
 from tasks import TASKS, TaskSpec
 
@@ -107,6 +110,32 @@ def demo_targets() -> dict[str, DemoTarget]:
 DEMO_TARGETS: dict[str, DemoTarget] = demo_targets()
 
 
+# The stack output that names the post-training evaluation's state machine (lambda/rft_eval/layout.py).
+EVALUATION_OUTPUT: str = eval_layout().STATE_MACHINE_OUTPUT
+EVALUATION_TIMEOUT_S = 900.0
+PROGRESS_EVERY_S = 30.0
+REPORT_FILES = ("report.json", "report.md", "chart.svg", "summary.txt")
+REPLAYS = {"base": converse_replay.BASE_MODEL_REPLAY, "tuned": converse_replay.TUNED_MODEL_REPLAY}
+
+
+@dataclass
+class EvaluationRecord:
+    """What the demo saw of the post-training evaluation (or why it did not run)."""
+
+    skipped: str = ""
+    job: dict[str, Any] = field(default_factory=dict)
+    execution: dict[str, Any] = field(default_factory=dict)
+    states: list[str] = field(default_factory=list)  # the states entered, in order
+    deployment: dict[str, Any] = field(default_factory=dict)
+    shards: dict[str, int] = field(default_factory=dict)  # model label -> shard files written
+    correct: dict[str, tuple[int, int]] = field(default_factory=dict)  # label -> (correct, prompts)
+    labels: dict[str, int] = field(default_factory=dict)  # label -> GSM8K's labels' count
+    report_uri: str = ""
+    report_files: list[str] = field(default_factory=list)
+    summary: str = ""
+    topic_messages: list[str] = field(default_factory=list)
+
+
 @dataclass
 class DemoRecord:
     """What the demo saw for one stack: the facts its checks were made on (tests assert on them too)."""
@@ -118,6 +147,7 @@ class DemoRecord:
     # The training dashboard's widget titles and the alarms (name -> the actions they notify).
     dashboard_widgets: list[str] = field(default_factory=list)
     alarms: dict[str, list[str]] = field(default_factory=dict)
+    evaluation: EvaluationRecord = field(default_factory=EvaluationRecord)
     diff: list[str] = field(default_factory=list)
     second_job: dict[str, Any] = field(default_factory=dict)
     statuses_after_update: dict[str, str] = field(default_factory=dict)
@@ -133,11 +163,11 @@ class Report:
         self.print_line = print_line
         self.seconds: dict[str, float] = {}
 
-    def line(self, step: str, detail: str, seconds: float, ok: bool = True) -> None:
+    def line(self, step: str, detail: str, seconds: float, ok: bool = True, skipped: bool = False) -> None:
         self.count += 1
         key = step if step not in self.seconds else f"{step} ({self.count})"
         self.seconds[key] = seconds
-        status = "ok    " if ok else "FAILED"
+        status = "skip  " if skipped else "ok    " if ok else "FAILED"
         self.print_line(f"{self.count:>3}. {step:<9} {status} {detail}  ({seconds:.1f}s)")
 
 
@@ -156,6 +186,8 @@ class Demo:
         self.report = report
         self.output_dir = output_dir
         self.bootstrapped = False
+        # The test prompts the evaluation's accuracies are checked against (the split the stack uploads).
+        self.test_split = TEST_SPLIT
 
     # -- helpers -------------------------------------------------------------------------------------
     def _cdk(self, step: str, result: CdkResult) -> CdkResult:
@@ -197,6 +229,7 @@ class Demo:
         record.scores = self.invoke(target, record.outputs)
         record.first_job = self.inspect_job(record.outputs)
         self.inspect_monitor(target, record)
+        self.evaluate(target, record)
         record.diff = self.diff(target, update)
         self.update(target, update, record)
         self.destroy(target, update, record)
@@ -268,10 +301,12 @@ class Demo:
         actual = _hyperparameters(record.second_job).get(name)
         if str(actual) != wanted:
             raise DemoFailure("update", f"the new job {new} has {name}={actual}, expected {wanted}")
-        if record.statuses_after_update[old] != "Stopped":
+        # A job the evaluation step marked Completed has finished: the replacement leaves it Completed.
+        finished = "Completed" if record.evaluation.job else "Stopped"
+        if record.statuses_after_update[old] != finished:
             status = record.statuses_after_update[old]
-            raise DemoFailure("update", f"the replaced job {old} is {status}, not Stopped")
-        detail = f"new job {new} {name}={actual} {record.second_job['status']}; replaced job {old} Stopped"
+            raise DemoFailure("update", f"the replaced job {old} is {status}, not {finished}")
+        detail = f"new job {new} {name}={actual} {record.second_job['status']}; replaced job {old} {finished}"
         self.report.line("update", detail, seconds)
 
     def destroy(self, target: DemoTarget, assembly: Path, record: DemoRecord) -> None:
@@ -396,6 +431,270 @@ class Demo:
             f"{prefix}{{{names}}} → the job-events topic"
         )
         self.report.line("monitor", detail, time.monotonic() - started)
+
+    # -- the post-training evaluation ----------------------------------------------------------------
+    def evaluate(self, target: DemoTarget, record: DemoRecord) -> None:
+        """Mark the job Completed and follow the stack's own evaluation workflow to its summary.
+
+        The stack's rule starts its state machine with Bedrock's event; the workflow deploys the output
+        model, answers the test prompts with the base model and the deployment (replays on the emulator:
+        `converse_replay.BASE_MODEL_REPLAY` and `TUNED_MODEL_REPLAY`), writes the report to the bucket and
+        publishes the summary to the job-events topic. A template without the workflow is skipped.
+        """
+        evaluation = record.evaluation
+        machine = record.outputs.get(EVALUATION_OUTPUT)
+        if not machine:
+            evaluation.skipped = f"{target.stack} has no {EVALUATION_OUTPUT} output"
+            self.report.line(
+                "evaluate",
+                f"skipped: {evaluation.skipped} (no post-training evaluation in it)",
+                0.0,
+                skipped=True,
+            )
+            return
+        job_name = record.outputs["JobName"]
+        queue = self._subscribe(record.outputs["JobEventsTopicArn"], f"{target.stack}-demo-inbox")
+        try:
+            self._run_evaluation(target, record, machine, job_name, queue)
+        finally:
+            self._cleanup_evaluation(evaluation, queue)
+
+    def _run_evaluation(
+        self, target: DemoTarget, record: DemoRecord, machine: str, job_name: str, queue: dict[str, str]
+    ) -> None:
+        from moto.core.exceptions import JsonRESTError
+
+        from local_aws.moto_patches.bedrock_deployments import EVENT_DETAIL_TYPE, complete_job
+
+        evaluation = record.evaluation
+        started = time.monotonic()
+        try:
+            evaluation.job = complete_job(settings.ACCOUNT_ID, settings.REGION, job_name)
+        except JsonRESTError as error:
+            raise DemoFailure("complete", f"could not complete {job_name}: {error.message}") from error
+        self.report.line(
+            "complete",
+            f"job {job_name} marked Completed (emulator; nothing trains offline), output model "
+            f'{evaluation.job["outputModelArn"].split(":custom-model/", 1)[-1]}; Bedrock\'s "{EVENT_DETAIL_TYPE}" '
+            "event put on the default bus",
+            time.monotonic() - started,
+        )
+        sfn = self.client("stepfunctions")
+        started = time.monotonic()
+        executions = _poll(lambda: sfn.list_executions(stateMachineArn=machine)["executions"], 15.0)
+        if not executions:
+            raise DemoFailure(
+                "workflow",
+                f"the event started no execution of {machine} within 15s: does the stack's rule match "
+                f"Bedrock's event (detail-type {EVENT_DETAIL_TYPE!r}, detail.jobStatus 'Completed')?",
+            )
+        arn = executions[0]["executionArn"]
+        last_said = [time.monotonic()]
+
+        def ended() -> dict[str, Any] | None:
+            described = _ended(sfn.describe_execution(executionArn=arn))
+            if described is None and time.monotonic() - last_said[0] >= PROGRESS_EVERY_S:
+                last_said[0] = time.monotonic()
+                self.report.print_line(f"{'':15}... the workflow runs ({time.monotonic() - started:.0f}s)")
+            return described
+
+        final = _poll(ended, EVALUATION_TIMEOUT_S)
+        if not final:
+            raise DemoFailure("workflow", f"{arn} still RUNNING after {EVALUATION_TIMEOUT_S:.0f}s")
+        evaluation.execution = final
+        history = _history(sfn, arn)
+        evaluation.states = [
+            e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e
+        ]
+        seconds = time.monotonic() - started
+        if final["status"] != "SUCCEEDED":
+            raise DemoFailure(
+                "workflow",
+                f"{arn.rsplit(':', 1)[-1]} {final['status']}: {final.get('error')}: {final.get('cause')}",
+                seconds,
+            )
+        event = json.loads(final.get("input") or "{}")
+        if (event.get("detail") or {}).get("jobName") != job_name:
+            raise DemoFailure(
+                "workflow", f"the execution's input is not the job's event: {str(event)[:200]}", seconds
+            )
+        self.report.line(
+            "workflow",
+            f"the rule started execution {arn.rsplit(':', 1)[-1]} with the event; SUCCEEDED through "
+            f"{len(evaluation.states)} states (Wait states shortened to {settings.SFN_WAIT_CAP_S:g}s by the emulator)",
+            seconds,
+        )
+        self._check_deployment(evaluation)
+        self._check_report(record, job_name)
+        self._check_summary(evaluation, queue)
+
+    def _check_deployment(self, evaluation: EvaluationRecord) -> None:
+        started = time.monotonic()
+        bedrock = self.client("bedrock")
+        found = bedrock.list_custom_model_deployments(modelArnEquals=evaluation.job["outputModelArn"])
+        summaries = found["modelDeploymentSummaries"]
+        if not summaries:
+            raise DemoFailure("model", f"no custom model deployment of {evaluation.job['outputModelArn']}")
+        evaluation.deployment = summaries[0]
+        if evaluation.deployment["status"] != "Active":
+            raise DemoFailure(
+                "model",
+                f"deployment {evaluation.deployment['customModelDeploymentArn']} is {evaluation.deployment['status']}",
+            )
+        polls = sum(1 for state in evaluation.states if state == "DeploymentStatus") or "?"
+        self.report.line(
+            "model",
+            f"deployment {evaluation.deployment['customModelDeploymentName']} "
+            f"({evaluation.deployment['customModelDeploymentArn'].rsplit('/', 1)[-1]}) Active; status polled {polls}x "
+            "by Wait/DeploymentStatus/Choice",
+            time.monotonic() - started,
+        )
+
+    def _report_bucket(self, stack: str, job_name: str) -> str:
+        s3 = self.client("s3")
+        resources = self.client("cloudformation").list_stack_resources(StackName=stack)[
+            "StackResourceSummaries"
+        ]
+        for bucket in (r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::S3::Bucket"):
+            listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"rft-eval/{job_name}/report.json")
+            if listed.get("KeyCount"):
+                return str(bucket)
+        raise DemoFailure("report", f"no bucket of {stack} holds rft-eval/{job_name}/report.json")
+
+    def _check_report(self, record: DemoRecord, job_name: str) -> None:
+        started = time.monotonic()
+        evaluation, s3 = record.evaluation, self.client("s3")
+        bucket = self._report_bucket(record.stack, job_name)
+        prefix = f"rft-eval/{job_name}/"
+        keys = [o["Key"] for o in _paged_objects(s3, bucket, prefix)]
+        for key in keys:
+            parts = key[len(prefix) :].split("/")
+            if parts[0] == "shards" and len(parts) == 3:
+                evaluation.shards[parts[1]] = evaluation.shards.get(parts[1], 0) + 1
+        evaluation.report_files = [name for name in REPORT_FILES if prefix + name in keys]
+        evaluation.report_uri = f"s3://{bucket}/{prefix}report.json"
+        report = json.loads(s3.get_object(Bucket=bucket, Key=prefix + "report.json")["Body"].read())
+        deployment = evaluation.deployment["customModelDeploymentArn"]
+        try:
+            for entry in report["models"]:
+                label = "tuned" if entry["model"] in (deployment, "tuned") else "base"
+                evaluation.correct[label] = (int(entry["correct"]), int(entry["prompts"]))
+            prompts = max(n for _, n in evaluation.correct.values())
+            _, labeled = label_counts(tuple(REPLAYS.values()), self.test_split, limit=prompts)
+        except (KeyError, TypeError, ValueError, OSError, EvaluateDemoFailure) as error:
+            raise DemoFailure(
+                "report", f"{evaluation.report_uri}: cannot check it against the labels: {error!r}"
+            ) from error
+        evaluation.labels = {label: labeled[model] for label, model in REPLAYS.items()}
+        missing = sorted(set(REPLAYS) - set(evaluation.correct)) + sorted(
+            set(REPLAYS) - set(evaluation.shards)
+        )
+        if missing:
+            raise DemoFailure("shards", f"no results for {missing} in {evaluation.report_uri}")
+        scored = ", ".join(
+            f"{label} ({'the deployment' if label == 'tuned' else 'the base model'} → {REPLAYS[label]}) "
+            f"{evaluation.correct[label][0]}/{evaluation.correct[label][1]} correct, labels "
+            f"{evaluation.labels[label]}"
+            for label in REPLAYS
+        )
+        detail = (
+            f"{sum(evaluation.shards.values())} shards answered ({', '.join(f'{k}: {v}' for k, v in sorted(evaluation.shards.items()))}); "
+            f"{scored}: a REPLAY of recorded GSM8K outputs, not live models"
+        )
+        if any(evaluation.correct[label][0] != evaluation.labels[label] for label in REPLAYS):
+            raise DemoFailure("shards", f"the reward disagrees with GSM8K's labels: {detail}")
+        self.report.line("shards", detail, time.monotonic() - started)
+        self.report.line(
+            "report",
+            f"{evaluation.report_uri} (+ {', '.join(evaluation.report_files[1:]) or 'nothing else'})",
+            0.0,
+        )
+
+    def _check_summary(self, evaluation: EvaluationRecord, queue: dict[str, str]) -> None:
+        started = time.monotonic()
+        sqs = self.client("sqs")
+        bucket, key = evaluation.report_uri.removeprefix("s3://").split("/", 1)
+        expected = ""
+        if "summary.txt" in evaluation.report_files:
+            summary_key = key.rsplit("/", 1)[0] + "/summary.txt"
+            expected = (
+                self.client("s3").get_object(Bucket=bucket, Key=summary_key)["Body"].read().decode().strip()
+            )
+
+        def summary() -> str:
+            received = sqs.receive_message(QueueUrl=queue["url"], MaxNumberOfMessages=10).get("Messages", [])
+            evaluation.topic_messages += [m["Body"] for m in received]
+            return next((m for m in evaluation.topic_messages if _is_summary(m, expected)), "")
+
+        evaluation.summary = _poll(summary, 10.0) or ""
+        if not evaluation.summary:
+            raise DemoFailure(
+                "summary", f"no summary on the job-events topic; it got: {evaluation.topic_messages}"
+            )
+        self.report.line(
+            "summary",
+            f"on the job-events topic (replayed outputs): {evaluation.summary.strip()}",
+            time.monotonic() - started,
+        )
+
+    def _subscribe(self, topic: str, name: str) -> dict[str, str]:
+        """An SQS queue subscribed to the topic (raw delivery): how the demo reads what it published."""
+        sqs = self.client("sqs")
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        subscription = self.client("sns").subscribe(
+            TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
+        )["SubscriptionArn"]
+        return {"url": url, "subscription": subscription}
+
+    def _cleanup_evaluation(self, evaluation: EvaluationRecord, queue: dict[str, str]) -> None:
+        """Delete what the demo made: the inbox, and the deployment (it bills while it exists, on AWS)."""
+        self.client("sns").unsubscribe(SubscriptionArn=queue["subscription"])
+        self.client("sqs").delete_queue(QueueUrl=queue["url"])
+        if evaluation.deployment:
+            self.client("bedrock").delete_custom_model_deployment(
+                customModelDeploymentIdentifier=evaluation.deployment["customModelDeploymentArn"]
+            )
+
+
+def _poll(probe: Callable[[], Any], timeout_s: float, interval_s: float = 0.25) -> Any:
+    """probe() until it returns something truthy or the time is up (then its last answer)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = probe()
+        if found or time.monotonic() >= deadline:
+            return found
+        time.sleep(interval_s)
+
+
+def _ended(execution: dict[str, Any]) -> dict[str, Any] | None:
+    return None if execution["status"] == "RUNNING" else execution
+
+
+def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
+        events += page["events"]
+    return events
+
+
+def _paged_objects(s3: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
+    return [
+        o
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for o in page.get("Contents", [])
+    ]
+
+
+def _is_summary(message: str, expected: str) -> bool:
+    """The workflow's summary: summary.txt's text when there is one, else any message but an event."""
+    if expected:
+        return message.strip() == expected
+    try:
+        parsed = json.loads(message)
+    except ValueError:
+        return bool(message.strip())
+    return not (isinstance(parsed, dict) and "detail-type" in parsed)
 
 
 def _hyperparameters(job: Mapping[str, Any]) -> dict[str, Any]:

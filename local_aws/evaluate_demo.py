@@ -31,9 +31,13 @@ class EvaluateDemoFailure(Exception):
 
 
 def label_counts(
-    models: Sequence[str], test_split: Path = TEST_SPLIT, solutions: Path = converse_replay.SOLUTIONS
+    models: Sequence[str],
+    test_split: Path = TEST_SPLIT,
+    solutions: Path = converse_replay.SOLUTIONS,
+    *,
+    limit: int | None = None,
 ) -> tuple[int, dict[str, int]]:
-    """(prompts, model -> solutions labeled correct) over the test split's prompts, from the recordings."""
+    """(prompts, model -> solutions labeled correct) over the test split's (first `limit`) prompts."""
     labels: dict[str, dict[str, bool]] = {}
     for line in solutions.read_text(encoding="utf-8").splitlines():
         if line.strip():
@@ -46,6 +50,8 @@ def label_counts(
     for line in test_split.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
+        if limit is not None and prompts >= limit:
+            break
         users = [m["content"] for m in json.loads(line)["messages"] if m.get("role") == "user"]
         question = recorded.question_in(users[-1] if users else "")
         if question is None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from moto.awslambda.models import lambda_backends
+from moto.core.exceptions import JsonRESTError
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -23,6 +24,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from local_aws import custom_resources, moto_patches, settings
 from local_aws.custom_resources import RESPONSE_PATH, CustomResourceRuntime, ResponseInbox
 from local_aws.lambda_executor import LambdaExecutor
+from local_aws.moto_patches.bedrock_deployments import complete_job
 
 log = logging.getLogger("local_aws")
 
@@ -46,12 +48,30 @@ class LocalRoutes:
         path = environ.get("PATH_INFO", "")
         if path == settings.HEALTH_PATH:
             return _reply(start_response, "200 OK", {"status": "ok"})
+        if path == settings.COMPLETE_JOB_PATH and environ.get("REQUEST_METHOD") == "POST":
+            return self._complete_job(environ, start_response)
         if path.startswith(RESPONSE_PATH):
             token = path[len(RESPONSE_PATH) :]
             length = int(environ.get("CONTENT_LENGTH") or 0)
             self.inbox.deliver(token, environ["wsgi.input"].read(length) if length else b"")
             return _reply(start_response, "200 OK", {})
         return self.moto_app(environ, start_response)  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _complete_job(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        try:
+            request = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            job = complete_job(settings.ACCOUNT_ID, settings.REGION, str(request.get("jobIdentifier", "")))
+        except JsonRESTError as error:
+            return _reply(
+                start_response, f"{error.code} Error", {"error": error.error_type, "message": error.message}
+            )
+        except ValueError as error:
+            return _reply(
+                start_response, "400 Bad Request", {"error": "ValidationException", "message": str(error)}
+            )
+        return _reply(start_response, "200 OK", json.loads(json.dumps(job, default=str)))
 
 
 def _reply(start_response: StartResponse, status: str, body: dict[str, Any]) -> list[bytes]:
@@ -96,7 +116,7 @@ class Emulator:
             self.port = self._server.server_port
             self.workdir.mkdir(parents=True, exist_ok=True)
             self._executor = LambdaExecutor(endpoint=self.endpoint, port=self.port, workdir=self.workdir)
-            moto_patches.install(moto_patches.PatchRuntime(executor=self._executor))
+            moto_patches.install(moto_patches.PatchRuntime(executor=self._executor, endpoint=self.endpoint))
             custom_resources.install_runtime(
                 CustomResourceRuntime(endpoint=self.endpoint, inbox=inbox, invoke=_invoke_service_token)
             )

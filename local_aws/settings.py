@@ -25,6 +25,9 @@ NODE_PRELOAD = RUNTIMES_DIR / "node_preload.js"
 
 # The emulator's own health check, answered before any request reaches moto.
 HEALTH_PATH = "/__local_aws/health"
+# POST {"jobIdentifier": name or ARN}: the emulated job completes and Bedrock's event is put (no training
+# runs offline, so this is how a job "finishes"; `python -m local_aws complete-job NAME` calls it).
+COMPLETE_JOB_PATH = "/__local_aws/bedrock/complete-job"
 
 # A Lambda (or a custom resource behind it) never runs longer than this locally, whatever its
 # configured timeout: the Provider framework's own function is configured for 15 minutes, and a
@@ -32,6 +35,10 @@ HEALTH_PATH = "/__local_aws/health"
 LAMBDA_TIMEOUT_CAP_S = float(os.environ.get("LOCAL_AWS_LAMBDA_TIMEOUT_CAP_S", "120"))
 # Interpreter start-up and imports are not part of a Lambda's billed timeout; allow for them.
 LAMBDA_STARTUP_GRACE_S = 3.0
+# Step Functions Wait states and Retry back-off never wait longer than this on the emulator (a workflow
+# that polls a deployment every minute polls every second here). An emulator setting, not product
+# configuration: the deployed definition keeps its real waits.
+SFN_WAIT_CAP_S = float(os.environ.get("LOCAL_AWS_SFN_WAIT_CAP_S", "1"))
 
 
 def state_dir() -> Path:

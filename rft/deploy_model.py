@@ -15,9 +15,7 @@ since the next run finds the deployment by listing again.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -26,13 +24,26 @@ from typing import Any
 
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
+from rft_eval.deployments import (
+    ACTIVE,
+    CREATING,
+    FAILED,
+    TAG_JOB,
+    TAG_STACK,
+    deployment_name,
+    deployments_of,
+    name_of,
+    normalized_status,
+    request_token,
+    reusable,
+)
 from rich.console import Console
 
 from rft.aws import aws_errors, client, error_code
 from rft.errors import EXIT_JOB_FAILED, UserError
 from rft.job_control import JobView, backoff_delays, get_job, job_view, stack_job
 
-ACTIVE, CREATING, FAILED = "Active", "Creating", "Failed"
+__all__ = ["ACTIVE", "CREATING", "FAILED", "deployment_name", "request_token"]
 # The IAM actions each part needs, named when AWS denies one (AWS's own message names the one denied).
 DEPLOY_ACTIONS = (
     "bedrock:GetModelCustomizationJob",
@@ -45,14 +56,12 @@ DELETE_ACTIONS = (
     "bedrock:ListCustomModelDeployments",
     "bedrock:DeleteCustomModelDeployment",
 )
-TAG_STACK, TAG_JOB = "rft:stack", "rft:job"
 
 Sleep = Callable[[float], None]
 # The wait sleeps through this (tests replace it); backoff: first wait, growth factor, longest wait.
 POLL_SLEEP: Sleep = time.sleep
 FIRST_POLL_S, POLL_GROWTH, LONGEST_POLL_S = 10.0, 1.5, 60.0
 DEFAULT_TIMEOUT_S = 3600.0
-_NAME_MAX = 63  # ModelDeploymentName: ([0-9a-zA-Z][_-]?){1,63}
 
 
 @dataclass(frozen=True)
@@ -88,22 +97,6 @@ def write_record(out_dir: Path, record: DeploymentRecord) -> Path:
     temporary.write_text(json.dumps(asdict(record), indent=2) + "\n", encoding="utf-8")
     temporary.replace(path)  # atomic: a reader never sees half a record
     return path
-
-
-def deployment_name(job_name: str, model_arn: str) -> str:
-    """`rft-<job name>-<8 hex of the model ARN>`, fitted to ModelDeploymentName's pattern and length.
-
-    Deterministic, so a retried create collides with (rather than duplicates) the first one.
-    """
-    digest = hashlib.sha256(model_arn.encode()).hexdigest()[:8]
-    stem = re.sub(r"[^0-9A-Za-z]+", "-", f"rft-{job_name}").strip("-")
-    stem = stem[: _NAME_MAX - len(digest) - 1].rstrip("-")
-    return f"{stem}-{digest}"
-
-
-def request_token(model_arn: str) -> str:
-    """The clientRequestToken of the create: the same model always sends the same token."""
-    return hashlib.sha256(f"rft-deploy-model:{model_arn}".encode()).hexdigest()[:32]
 
 
 @contextlib.contextmanager
@@ -144,14 +137,8 @@ def _completed_model(view: JobView, stack: str) -> str:
 
 def _deployments_of(bedrock: BaseClient, model_arn: str, actions: tuple[str, ...]) -> list[dict[str, Any]]:
     """Every deployment of the model (all pages), newest first, as CustomModelDeploymentSummary."""
-    found: list[dict[str, Any]] = []
     with _bedrock_errors("list the model's deployments", actions):
-        pages = bedrock.get_paginator("list_custom_model_deployments").paginate(
-            modelArnEquals=model_arn, sortBy="CreationTime", sortOrder="Descending"
-        )
-        for page in pages:
-            found.extend(page.get("modelDeploymentSummaries", []))
-    return found
+        return deployments_of(bedrock, model_arn)
 
 
 def _get_deployment(bedrock: BaseClient, identifier: str) -> dict[str, Any]:
@@ -160,7 +147,7 @@ def _get_deployment(bedrock: BaseClient, identifier: str) -> dict[str, Any]:
 
 
 def _failed(deployment: dict[str, Any], stack: str) -> UserError:
-    name = deployment.get("modelDeploymentName") or deployment.get("customModelDeploymentName") or ""
+    name = name_of(deployment)
     return UserError(
         f"deployment {name} ({deployment.get('customModelDeploymentArn', '')}) Failed: "
         f"{deployment.get('failureMessage') or 'no failureMessage given'}; delete it with "
@@ -189,7 +176,7 @@ def wait_until_active(
     deployment, polls, waited = _get_deployment(bedrock, arn), 1, 0.0
     spinner = console.status("", spinner="dots") if console.is_terminal else None
     with spinner or contextlib.nullcontext():
-        while deployment.get("status") == CREATING:
+        while normalized_status(deployment.get("status")) == CREATING:
             if waited >= timeout_s:
                 raise UserError(
                     f"deployment {arn} is still Creating after {waited:g} s of waiting; run "
@@ -204,11 +191,13 @@ def wait_until_active(
             sleep(delay)
             waited += delay
             deployment, polls = _get_deployment(bedrock, arn), polls + 1
-    status = deployment.get("status")
+    status = normalized_status(deployment.get("status"))
     if status == FAILED:
         raise _failed(deployment, stack)
     if status != ACTIVE:
-        raise UserError(f"deployment {arn} is {status!r}, which this version of rft does not know")
+        raise UserError(
+            f"deployment {arn} is {deployment.get('status')!r}, which this version of rft does not know"
+        )
     return deployment
 
 
@@ -228,11 +217,11 @@ def deploy(
     job_name, model_arn = view.name, _completed_model(view, stack)
     name = deployment_name(job_name, model_arn)
     existing = _deployments_of(bedrock, model_arn, DEPLOY_ACTIONS)
-    usable = [d for d in existing if d.get("status") in (ACTIVE, CREATING)]
-    if usable:
-        arn = str(usable[0]["customModelDeploymentArn"])
+    usable = reusable(existing)
+    if usable is not None:
+        arn = str(usable["customModelDeploymentArn"])
         console.print(
-            f"reusing deployment {usable[0].get('customModelDeploymentName', '')} ({arn}) of {model_arn}",
+            f"reusing deployment {name_of(usable)} ({arn}) of {model_arn}",
             soft_wrap=True,
         )
     elif existing:

@@ -22,14 +22,13 @@ from typing import Any
 
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
+from rft_eval.layout import REPORT_PREFIX, STATE_MACHINE_OUTPUT
 from rich.console import Console
 
 from rft.aws import aws_errors, error_code
 from rft.errors import UserError
 
-STATE_MACHINE_OUTPUT = "EvaluationStateMachineArn"
 BUCKET_OUTPUT = "BucketName"
-REPORT_PREFIX = "rft-eval/"  # the workflow's REPORT_PREFIX (ISSUE13 contract, section 2)
 REPORT_FILES = ("report.json", "report.md", "chart.svg")
 SUMMARY_FILE = "summary.txt"
 EXECUTIONS_READ = 25  # newest executions matched against the job: one per completed job of the stack
@@ -527,12 +526,13 @@ def download_report(
 def fetch(stack: str, region: str, job_name: str | None, out_dir: Path, console: Console) -> Any:
     """`rft evaluate STACK --from-s3`: download the job's report, write it under OUT, print its table.
 
-    Returns the Evaluation read back from report.json (rft.evaluate.results.from_json).
+    Returns the Evaluation read back from report.json (rft_eval.results.from_json).
     """
+    from rft_eval.results import from_json
+
     from rft import job_control
     from rft.aws import client, require_output
     from rft.evaluate import report
-    from rft.evaluate.results import from_json
 
     if job_name is None:
         target = job_control.stack_job(stack, region)

@@ -38,21 +38,25 @@ CDK_JSON = REPO_ROOT / "cdk.json"
 RANGES_FILE = REPO_ROOT / "lambda" / "rft_job" / "hyperparameter_ranges.py"
 
 
-def _load_ranges() -> Any:
-    """The job function's range table, loaded by path: the CDK app never imports Lambda packages."""
-    name = "_bedrock_rft_hyperparameter_ranges"
+def lambda_module(path: Path, name: str) -> Any:
+    """A pure module of `lambda/`, loaded by path: the CDK app never imports Lambda packages."""
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, RANGES_FILE)
+    spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:  # pragma: no cover - the file ships with the repository
-        raise ImportError(f"cannot load {RANGES_FILE}")
+        raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up while the class is created
     spec.loader.exec_module(module)
     return module
 
 
-HYPERPARAMETER_SPECS = _load_ranges().HYPERPARAMETER_SPECS
+def eval_layout() -> Any:
+    """lambda/rft_eval/layout.py: the report prefix and the state machine's output name, written once."""
+    return lambda_module(REPO_ROOT / "lambda" / "rft_eval" / "layout.py", "_bedrock_rft_eval_layout")
+
+
+HYPERPARAMETER_SPECS = lambda_module(RANGES_FILE, "_bedrock_rft_hyperparameter_ranges").HYPERPARAMETER_SPECS
 HYPERPARAMETERS: tuple[str, ...] = tuple(HYPERPARAMETER_SPECS)
 
 # -- Bedrock facts (docs/configuration.md cites the pages) -----------------------------------------
@@ -93,12 +97,27 @@ APP_DEFAULTS: Mapping[str, Any] = {
     "rft:bucketVersioning": False,
     "rft:noncurrentVersionDays": 30,
     "rft:outputExpirationDays": 0,
+    # Post-training evaluation (docs/post-training-evaluation.md): when the job completes, deploy the
+    # tuned model, answer the test split with it and the base model, score both, mail the verdict.
+    "rft:evaluateOnCompletion": True,
+    "rft:evalSamplesPerPrompt": 1,
+    "rft:evalConcurrency": 8,
+    "rft:evalMaxPrompts": 0,
 }
 # `rft:vpc`: the job's vpcConfig (CreateModelCustomizationJob allows 1-16 subnets, 1-5 security groups).
 VPC_KEYS = ("subnetIds", "securityGroupIds", "rewardInVpc")
 VPC_SUBNETS_RANGE, VPC_SECURITY_GROUPS_RANGE = (1, 16), (1, 5)
 # Bedrock's customModelKmsKeyId pattern for a key ARN (botocore's `bedrock` model); IAM needs the ARN.
 _KMS_KEY_ARN = re.compile(r"arn:aws(-[a-z]+)*:kms:(?P<region>[a-z0-9-]+):\d{12}:key/[a-zA-Z0-9-]{36}")
+
+# The evaluation settings' ranges: responses per prompt (RFT's own trainingSamplePerPrompt tops out
+# at 16), Converse calls in flight per model (`rft evaluate --concurrency` allows 1-256), and the
+# cap on prompts (0: the whole test split).
+EVAL_SETTINGS: Mapping[str, tuple[str, int, float]] = {
+    "rft:evalSamplesPerPrompt": ("samples_per_prompt", 1, 16),
+    "rft:evalConcurrency": ("concurrency", 1, 256),
+    "rft:evalMaxPrompts": ("max_prompts", 0, math.inf),
+}
 
 # -- per-task settings -----------------------------------------------------------------------------
 # data_prep options settable from context (camelCase there, snake_case in data_prep.PrepOptions).
@@ -202,6 +221,18 @@ class VpcSettings:
 
 
 @dataclass(frozen=True)
+class EvalSettings:
+    """`rft:evaluateOnCompletion` and its settings, validated."""
+
+    enabled: bool = True
+    samples_per_prompt: int = 1
+    # Converse calls in flight per model.
+    concurrency: int = 8
+    # Prompts of the test split to use; 0: all of them.
+    max_prompts: int = 0
+
+
+@dataclass(frozen=True)
 class AppConfig:
     """The settings every stack shares, already validated."""
 
@@ -221,6 +252,8 @@ class AppConfig:
     noncurrent_version_days: int
     output_expiration_days: int
     provenance: tuple[Setting, ...]
+    # The post-training evaluation workflow (off: none of its resources are deployed).
+    evaluation: EvalSettings
 
 
 @dataclass(frozen=True)
@@ -285,7 +318,26 @@ def load_app_config(context: ContextLike, tasks: Iterable[TaskSpec] | None = Non
         noncurrent_version_days=_days(value["rft:noncurrentVersionDays"], "rft:noncurrentVersionDays", 1),
         output_expiration_days=_days(value["rft:outputExpirationDays"], "rft:outputExpirationDays", 0),
         provenance=provenance,
+        evaluation=_eval_settings(value),
     )
+
+
+def _eval_settings(value: Mapping[str, Any]) -> EvalSettings:
+    checked: dict[str, int] = {}
+    for key, (name, low, high) in EVAL_SETTINGS.items():
+        number = _number_in(value[key], low, high, integer=True)
+        if number is None:
+            rule = (
+                f"a whole number from {low} to {high:g}"
+                if math.isfinite(high)
+                else f"a whole number >= {low}"
+            )
+            raise ConfigError(
+                f"{key} is {value[key]!r}, but it must be {rule}; set it in cdk.json or with -c {key}=<value>."
+            )
+        checked[name] = int(number)
+    enabled = _as_bool(value["rft:evaluateOnCompletion"], "rft:evaluateOnCompletion")
+    return EvalSettings(enabled=enabled, **checked)
 
 
 def _alarm_thresholds(value: Mapping[str, Any]) -> AlarmThresholds:

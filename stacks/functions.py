@@ -72,6 +72,20 @@ def grant_key_use(
     )
 
 
+def trusted_service(
+    service: str, account: str, source_arn: str, *, pattern: bool = False
+) -> iam.ServicePrincipal:
+    """`service` as a principal that may assume a role only for `account` and only on behalf of
+    `source_arn` (with `pattern`, an ARN pattern): the confused-deputy guard."""
+    return iam.ServicePrincipal(
+        service,
+        conditions={
+            "StringEquals": {"aws:SourceAccount": account},
+            ("ArnLike" if pattern else "ArnEquals"): {"aws:SourceArn": source_arn},
+        },
+    )
+
+
 def function_role(scope: Construct, construct_id: str, logs_: logs.LogGroup) -> iam.Role:
     """A Lambda role that may write to its own log group and nothing else (no managed policies)."""
     role = iam.Role(scope, construct_id, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))

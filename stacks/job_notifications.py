@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aws_cdk import RemovalPolicy, Stack
@@ -12,6 +13,21 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
+
+# Bedrock user guide, "How EventBridge for Amazon Bedrock works": the source, the detail-type, and the
+# sample event's `detail.jobName` and `detail.jobStatus`.
+JOB_EVENT_SOURCE = "aws.bedrock"
+JOB_STATE_CHANGE = "Model Customization Job State Change"
+
+
+def job_state_change_pattern(
+    job_name_prefix: str, statuses: Sequence[str] | None = None
+) -> events.EventPattern:
+    """State changes of the jobs named `<prefix>-<hash>`; with `statuses`, only those (`jobStatus`)."""
+    detail: dict[str, object] = {"jobName": [{"prefix": f"{job_name_prefix}-"}]}
+    if statuses:
+        detail["jobStatus"] = list(statuses)
+    return events.EventPattern(source=[JOB_EVENT_SOURCE], detail_type=[JOB_STATE_CHANGE], detail=detail)
 
 
 @dataclass(frozen=True)
@@ -50,11 +66,7 @@ class JobNotifications(Construct):
             self,
             "JobStateChange",
             description=f"State changes of the RFT jobs launched by {stack.stack_name}",
-            event_pattern=events.EventPattern(
-                source=["aws.bedrock"],
-                detail_type=["Model Customization Job State Change"],
-                detail={"jobName": [{"prefix": f"{props.job_name_prefix}-"}]},
-            ),
+            event_pattern=job_state_change_pattern(props.job_name_prefix),
             targets=[targets.SnsTopic(self.topic)],
         )
 

@@ -2,7 +2,7 @@
 
 Reads like the architecture diagram:
     data (JSONL assets) → output bucket → RewardFunction → Bedrock service role → BedrockRftJob
-    → JobNotifications → TrainingMonitor
+    → JobNotifications → TrainingMonitor → EvaluationWorkflow (when `evaluation` is set)
 
 Everything is least privilege: the Bedrock role reads exactly the two data objects, writes only the
 output prefix and invokes only this task's reward function; the launcher may create, read and stop
@@ -29,13 +29,29 @@ from stacks.alarm_thresholds import AlarmThresholds
 from stacks.bedrock_model import BedrockModel
 from stacks.bedrock_rft_job import BedrockRftJob, BedrockRftJobProps, job_name_prefix
 from stacks.dependency_layer import dependency_layer
-from stacks.functions import FunctionVpc, grant_key_use
+from stacks.evaluation_workflow import EvaluationWorkflow, EvaluationWorkflowProps
+from stacks.functions import LAMBDA_ROOT, FunctionVpc, grant_key_use, trusted_service
 from stacks.job_notifications import JobNotifications, JobNotificationsProps
 from stacks.nag import acknowledge, checkov_skip, logical_id, nag_account, nag_partition, nag_region
 from stacks.reward_function import RewardFunction, RewardFunctionProps
 from stacks.training_monitor import TrainingMonitor, TrainingMonitorProps
 
 OUTPUT_PREFIX = "rft-output/"
+
+
+@dataclass(frozen=True)
+class PostTrainingEvaluation:
+    """Evaluate the tuned model against the base model on the test split when the job completes
+    (docs/post-training-evaluation.md)."""
+
+    # The held-out split (data_prep's test.jsonl): its own asset, never readable by the Bedrock role.
+    test_data: Path
+    # Responses per prompt, Converse calls in flight per model, prompts to use (0: all).
+    samples: int = 1
+    concurrency: int = 8
+    max_prompts: int = 0
+    # `maxTokens` per call; None: the job's `inferenceMaxTokens` hyperparameter.
+    max_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,9 @@ class RftPipelineProps:
     noncurrent_version_days: int = 30
     # Delete job output this many days after it is written; 0 keeps it.
     output_expiration_days: int = 0
+    # Off unless set: the post-training evaluation workflow (this app sets it from
+    # rft:evaluateOnCompletion, which defaults to true).
+    evaluation: PostTrainingEvaluation | None = None
 
 
 def stack_child(scope: Construct, *path: str) -> Construct:
@@ -96,6 +115,8 @@ class RftPipeline(Construct):
         self.props = props
         stack = Stack.of(self)
         prefix = job_name_prefix(props.job_name_prefix or stack.stack_name)
+        # The job's and its custom model's tags; the evaluation scopes its deployment grants by them.
+        self.tags = {"project": "bedrock-rft", "task": props.name, "stack": stack.stack_name}
 
         # 1. Data: the JSONL files, published by `cdk deploy` as assets.
         self.training_data = s3_assets.Asset(self, "TrainingData", path=str(props.training_data))
@@ -138,7 +159,7 @@ class RftPipeline(Construct):
                     output_data_uri=self.output_uri,
                     hyperparameters=props.hyperparameters,
                     job_name_prefix=prefix,
-                    tags={"project": "bedrock-rft", "task": props.name, "stack": stack.stack_name},
+                    tags=self.tags,
                     description=f"Launches, keeps or stops the {props.name} Bedrock RFT job (custom resource)",
                     layer=self.layer,
                     log_retention=props.log_retention,
@@ -173,6 +194,52 @@ class RftPipeline(Construct):
                 judged=reward.judge is not None,
                 thresholds=props.alarm_thresholds,
                 label=props.name,
+            ),
+        )
+
+        # 8. After training: deploy the tuned model, evaluate it against the base model on the test
+        # split with the task's reward, and publish the verdict to the job-events topic.
+        self.evaluation: EvaluationWorkflow | None = None
+        if props.evaluation is not None:
+            self.evaluation = self._evaluation(props.evaluation, reward, prefix)
+
+    def _evaluation(
+        self, settings: PostTrainingEvaluation, reward: RewardFunctionProps, prefix: str
+    ) -> EvaluationWorkflow:
+        props = self.props
+        package = reward.handler.split(".", 1)[0]
+        if reward.code_root != LAMBDA_ROOT:
+            # The evaluation's asset ships the reward package with lambda/rft_eval from one root.
+            raise ValueError(
+                f"PostTrainingEvaluation needs the reward package {package!r} under {LAMBDA_ROOT}, next to "
+                "rft_eval; move it there or leave RftPipelineProps.evaluation unset."
+            )
+        max_tokens = settings.max_tokens or int(props.hyperparameters.get("inferenceMaxTokens", 2048))
+        return EvaluationWorkflow(
+            self,
+            "Evaluation",
+            props=EvaluationWorkflowProps(
+                test_data=settings.test_data,
+                base_model=props.base_model.on_demand(),
+                task_name=props.name,
+                reward_package=package,
+                reward_handler=reward.handler,
+                bucket=self.bucket,
+                topic=self.job_events_topic,
+                topic_key=self.notifications.key,
+                job_name_prefix=prefix,
+                tags=self.tags,
+                samples=settings.samples,
+                concurrency=settings.concurrency,
+                max_prompts=settings.max_prompts,
+                max_tokens=max_tokens,
+                reward_environment=reward.environment,
+                judge=reward.judge,
+                log_retention=props.log_retention,
+                encryption_key=props.encryption_key,
+                assets_key=props.assets_key,
+                vpc=props.vpc if props.reward_in_vpc else None,
+                layer=self.layer,
             ),
         )
 
@@ -244,15 +311,12 @@ class RftPipeline(Construct):
             self,
             "BedrockServiceRole",
             description=f"Assumed by Amazon Bedrock to run the {self.props.name} RFT job",
-            assumed_by=iam.ServicePrincipal(
+            # Confused-deputy guard: only customization jobs of this account may assume it.
+            assumed_by=trusted_service(
                 "bedrock.amazonaws.com",
-                conditions={
-                    # Confused-deputy guard: only customization jobs of this account may assume it.
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "aws:SourceArn": f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:model-customization-job/*"
-                    },
-                },
+                stack.account,
+                f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:model-customization-job/*",
+                pattern=True,
             ),
         )
         for asset in data:

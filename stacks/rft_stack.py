@@ -22,12 +22,13 @@ from stacks.config import (
     load_app_config,
     load_config,
 )
+from stacks.evaluation_workflow import STATE_MACHINE_OUTPUT
 from stacks.functions import RETENTION_DAYS, FunctionVpc, retention
 from stacks.job_notifications import JobNotifications
 from stacks.logical_ids import flat_logical_id
 from stacks.metric_names import names
 from stacks.reward_function import RewardFunction, RewardFunctionProps, RewardJudge
-from stacks.rft_pipeline import RftPipeline, RftPipelineProps
+from stacks.rft_pipeline import PostTrainingEvaluation, RftPipeline, RftPipelineProps
 from tasks.spec import TaskSpec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +88,13 @@ class RftStack(Stack):
             CfnOutput(self, "CustomModelName", value=p.job.custom_model_name)
         else:
             CfnOutput(self, "JobName", value="not-launched", description="rft:launchJob is false")
+        if p.evaluation is not None:
+            CfnOutput(
+                self,
+                STATE_MACHINE_OUTPUT,
+                value=p.evaluation.state_machine.state_machine_arn,
+                description="Post-training evaluation, started when the job completes (`rft status` shows it)",
+            )
 
     def _allocate_logical_id(self, cfn_element: CfnElement) -> str:
         """The ids these stacks had before RftPipeline was split into child constructs: deployed
@@ -140,6 +148,25 @@ def pipeline_props(config: RftConfig, data: PrepResult) -> RftPipelineProps:
         bucket_versioning=config.bucket_versioning,
         noncurrent_version_days=config.noncurrent_version_days,
         output_expiration_days=config.output_expiration_days,
+        evaluation=post_training_evaluation(config, data),
+    )
+
+
+def post_training_evaluation(config: RftConfig, data: PrepResult) -> PostTrainingEvaluation | None:
+    """rft:evaluateOnCompletion and its settings, on data_prep's test split (none: no workflow)."""
+    settings = config.evaluation
+    if not settings.enabled:
+        return None
+    if data.test_path is None:
+        raise TaskConfigError(
+            f"rft:evaluateOnCompletion is true but {config.task.name}'s data has no test split to evaluate "
+            "on; give data_prep a dataset with one, or set rft:evaluateOnCompletion to false."
+        )
+    return PostTrainingEvaluation(
+        test_data=data.test_path,
+        samples=settings.samples_per_prompt,
+        concurrency=settings.concurrency,
+        max_prompts=settings.max_prompts,
     )
 
 
@@ -183,6 +210,7 @@ def build_task_stack(
     try:
         config = load_config(task, context, app_config)
         data = prepare_task_data(config)
+        post_training_evaluation(config, data)  # a task without a test split fails only its stack
     except (TaskConfigError, DataPrepError) as error:
         stack = Stack(
             scope,

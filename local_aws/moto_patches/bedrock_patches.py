@@ -5,9 +5,11 @@ checked), prefixes an ARN base model with another ARN, and only finds jobs by na
 also rejects an RFT job whose grader Lambda or training data does not exist; so does this.
 
 No model runs offline. bedrock-runtime's Converse answers the replayed model ids by replaying recorded
-GSM8K solutions (`local_aws.converse_replay`); any other model id (an LLM judge's call, say) is
-answered at once with an error that says no model runs offline, instead of moto's
-NotImplementedError traceback in the log.
+GSM8K solutions (`local_aws.converse_replay`); so do two stand-ins the post-training evaluation calls:
+the base model of an emulated customization job (its id, inference profile id or ARN) replays
+`converse_replay.BASE_MODEL_REPLAY`, and an Active custom model deployment (its ARN) replays
+`converse_replay.TUNED_MODEL_REPLAY`. Any other model id (an LLM judge's call, say) is answered at
+once with an error that says no model runs offline, instead of moto's NotImplementedError traceback.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from urllib.parse import unquote
 
 from moto.awslambda.models import lambda_backends
 from moto.bedrock import models as bedrock_models
+from moto.bedrock.models import bedrock_backends
 from moto.bedrock.responses import BedrockResponse
 from moto.bedrockruntime.responses import BedrockRuntimeResponse
 from moto.core.exceptions import JsonRESTError
@@ -102,10 +105,51 @@ def _not_served(action: str) -> Any:
     return answer
 
 
+INFERENCE_PROFILE_PREFIXES = ("us.", "eu.", "apac.", "global.", "us-gov.", "jp.", "au.", "ca.")
+
+
+def _foundation_id(model: str) -> str:
+    """`amazon.x`, `us.amazon.x`, `arn:...:foundation-model/amazon.x`, `...:inference-profile/us.amazon.x` -> `amazon.x`."""
+    for kind in ("foundation-model/", "inference-profile/"):
+        if kind in model:
+            model = model.rsplit(kind, 1)[-1]
+    prefix = next((p for p in INFERENCE_PROFILE_PREFIXES if model.startswith(p)), "")
+    return model[len(prefix) :]
+
+
+def replayed_model(model: str, account_id: str, region: str) -> str | None:
+    """The replayed model id that answers `model` on the emulator, or None when nothing does."""
+    if converse_replay.is_replayed(model):
+        return model
+    backend = bedrock_backends[account_id][region]
+    if ":custom-model-deployment/" in model:
+        from local_aws.moto_patches.bedrock_deployments import find_deployment
+
+        try:
+            deployment = find_deployment(backend, model)
+        except Exception:
+            raise ReplayValidationError(f"The custom model deployment {model} does not exist") from None
+        if deployment.status != "Active":
+            raise ReplayValidationError(
+                f"The custom model deployment {model} is {deployment.status}, not Active"
+            )
+        return converse_replay.TUNED_MODEL_REPLAY
+    wanted = _foundation_id(model)
+    bases = {
+        _foundation_id(str(job.base_model_arn or "")) for job in backend.model_customization_jobs.values()
+    }
+    # A customizable variant names its context window (`amazon.nova-2-lite-v1:0:256k`); on-demand calls
+    # name the model without it (`us.amazon.nova-2-lite-v1:0`): both stand for the same base model.
+    if wanted and any(base == wanted or base.startswith(wanted + ":") for base in bases):
+        return converse_replay.BASE_MODEL_REPLAY
+    return None
+
+
 def _converse(self: BedrockRuntimeResponse) -> str:
     """A replayed model's recorded solution; any other model is not served (501)."""
-    model = unquote(str(self._get_param("modelId") or ""))
-    if not converse_replay.is_replayed(model):
+    asked = unquote(str(self._get_param("modelId") or ""))
+    model = replayed_model(asked, self.current_account, self.region)
+    if model is None:
         raise ConverseNotServed("Converse")
     try:
         return json.dumps(converse_replay.converse(model, json.loads(self.body or "{}")))

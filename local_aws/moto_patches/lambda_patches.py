@@ -25,6 +25,7 @@ lambda_log = logging.getLogger("local_aws.lambda")
 @dataclass
 class PatchRuntime:
     executor: LambdaExecutor
+    endpoint: str = ""  # where state machine tasks send their AWS calls
 
 
 _runtime: PatchRuntime | None = None

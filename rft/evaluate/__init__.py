@@ -1,11 +1,13 @@
 """`rft evaluate`: sample models through Bedrock Converse and score them with the task's own reward.
 
-* `sampling`: the harness (bounded concurrency, retries, fatal errors) any command can reuse;
+The pieces the post-training evaluation workflow shares live once in `lambda/rft_eval/` (statistics,
+results and their JSON, Markdown, the summary, the SVG chart, the Converse harness, scoring in
+Bedrock-shaped batches); this package is what only the CLI has:
+
+* `sampling`: the harness with the resumable cache and the CLI's messages;
 * `cache`: the resumable JSONL of responses, keyed by (model, prompt id, sample index);
 * `models`: what `--model` accepts, and how `base` and `tuned` resolve;
-* `stats`: Wilson intervals, exact McNemar, pass@k and whether a prompt group carries signal;
-* `grading`: the task's reward handler run in-process over the responses, in Bedrock-shaped batches;
-* `results`: per-model figures and the paired comparison, the JSON report's interface;
-* `report`, `html`: the terminal table, JSON, Markdown, PNG and the self-contained HTML page;
+* `grading`: which reward handler scores (as `rft rehearse` chooses it);
+* `report`, `html`: the terminal table, the files on disk (JSON, Markdown, SVG, PNG), the HTML page;
 * `command`, `cli`: `rft evaluate` itself and its options.
 """

@@ -12,59 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
+
+from rft_eval.responses import Key, Response, response_from_json
 
 from rft.errors import UserError
 
-Key = tuple[str, str, int]  # (model, prompt id, sample index)
-
-
-@dataclass(frozen=True)
-class Response:
-    """One Converse call's outcome: `text` when it answered, `error` (a reason) when it did not."""
-
-    model: str
-    prompt_id: str
-    sample: int
-    fingerprint: str
-    text: str | None = None
-    error: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    latency_ms: float | None = None  # Bedrock's metrics.latencyMs, else the measured wall time
-    stop_reason: str | None = None
-    attempts: int = 1
-
-    @property
-    def key(self) -> Key:
-        return (self.model, self.prompt_id, self.sample)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and self.text is not None
-
-
-def _response(obj: Any) -> Response | None:
-    if not isinstance(obj, dict):
-        return None
-    try:
-        return Response(
-            model=str(obj["model"]),
-            prompt_id=str(obj["prompt_id"]),
-            sample=int(obj["sample"]),
-            fingerprint=str(obj["fingerprint"]),
-            text=obj.get("text"),
-            error=obj.get("error"),
-            input_tokens=int(obj.get("input_tokens") or 0),
-            output_tokens=int(obj.get("output_tokens") or 0),
-            latency_ms=obj.get("latency_ms"),
-            stop_reason=obj.get("stop_reason"),
-            attempts=int(obj.get("attempts") or 1),
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
+__all__ = ["Key", "Response", "ResponseCache"]
 
 
 class ResponseCache:
@@ -88,7 +43,7 @@ class ResponseCache:
             ) from None
         for line in lines:
             try:
-                response = _response(json.loads(line))
+                response = response_from_json(json.loads(line))
             except json.JSONDecodeError:
                 continue  # a line torn by a crash mid-write: that call is simply asked again
             if response is not None:
@@ -110,7 +65,7 @@ class ResponseCache:
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = self.path.open("a", encoding="utf-8")
-        self._handle.write(json.dumps(asdict(response), ensure_ascii=False) + "\n")
+        self._handle.write(response.line() + "\n")
         self._handle.flush()  # on disk before the next call returns: a crash loses nothing paid for
         self.latest[response.key] = response
 

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rft_eval.results import Evaluation, ModelResult, accuracy
+from rft_eval.scoring import DEFAULT_BATCH_SIZE
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -20,7 +22,6 @@ from rft.evaluate import html, report
 from rft.evaluate.cache import Response, ResponseCache
 from rft.evaluate.grading import Scorer, score, scorer_for
 from rft.evaluate.models import resolve_models
-from rft.evaluate.results import Evaluation, ModelResult, accuracy
 from rft.evaluate.sampling import (
     DEFAULT_CONCURRENCY,
     ClientFactory,
@@ -35,7 +36,6 @@ from rft.evaluate.sampling import (
     read_prompts,
 )
 from rft.project import cdk_context, default_region, task_spec
-from rft.rehearse.runner import DEFAULT_BATCH_SIZE
 from tasks import TaskSpec
 
 CONFIRM_ABOVE_CALLS = 500  # a run this large asks first (--yes skips the question)
@@ -304,6 +304,7 @@ def evaluate(
         report.write_json(stem.with_suffix(".json"), evaluation),
         report.write_markdown(stem.with_suffix(".md"), evaluation),
         chart,
+        report.write_svg(stem.with_suffix(".svg"), evaluation),
         html.write_html(stem.with_suffix(".html"), evaluation, chart),
     ]
     report.render(console, evaluation, written)

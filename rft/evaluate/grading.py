@@ -1,28 +1,18 @@
-"""Scoring responses with the task's own reward handler, in-process, in Bedrock-shaped batches.
+"""Choosing the reward `rft evaluate` scores with; the scoring itself is `rft_eval.scoring`.
 
 The handler is chosen exactly as `rft rehearse` chooses it (the deployed handler string; for a reward
 that calls a judge, its code-checked part unless `--judge bedrock`), and each response becomes the
 sample Bedrock sends the Lambda: the prompt turns, the response as the assistant turn, the reference.
-So a score here is the score the job's grader gives.
+So a score here is the score the job's grader gives, and the score the post-training workflow gives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from rft.evaluate.cache import Response
-from rft.evaluate.sampling import Prompt
-from rft.rehearse.handlers import Handler
-from rft.rehearse.rollouts import Rollout
-from rft.rehearse.runner import DEFAULT_BATCH_SIZE, run
+from rft_eval.scoring import Handler, Scored, score
 
-
-@dataclass(frozen=True)
-class Scored:
-    response: Response
-    score: float
-    format_ok: bool
+__all__ = ["Scored", "Scorer", "score", "scorer_for"]
 
 
 @dataclass(frozen=True)
@@ -47,25 +37,3 @@ def scorer_for(task: str, judge: str = "none", judge_model: str | None = None) -
     offline = rehearsal_for(task).offline_handler
     code_checked = (chosen.handler if judge == "none" else offline()) if offline is not None else None
     return Scorer(chosen.handler, chosen.label, list(chosen.notes), code_checked)
-
-
-def score(
-    handler: Handler,
-    prompts: Mapping[str, Prompt],
-    responses: Sequence[Response],
-    batch_size: int = DEFAULT_BATCH_SIZE,
-) -> list[Scored]:
-    """Score every answered response (errors are never scored); one `Scored` per answered response."""
-    answered = [r for r in responses if r.ok]
-    rollouts = [
-        Rollout(
-            sample_id=f"{r.prompt_id}/{r.sample}",
-            prompt_id=r.prompt_id,
-            prompt=list(prompts[r.prompt_id].turns),
-            response=r.text or "",
-            reference=prompts[r.prompt_id].reference,
-        )
-        for r in answered
-    ]
-    outcome = run(handler, rollouts, batch_size=batch_size, time_each=False)
-    return [Scored(r, s.score, s.format_ok) for r, s in zip(answered, outcome.scored, strict=True)]

@@ -12,8 +12,8 @@ import base64
 from html import escape
 from pathlib import Path
 
-from rft.evaluate.report import comparison_line, headers, rows
-from rft.evaluate.results import Comparison, Evaluation, ModelResult
+from rft_eval.report_text import comparison_line, headers, rows
+from rft_eval.results import Comparison, Evaluation, ModelResult
 
 PAIRS_SHOWN = 50  # per list: beyond that the JSON has every id
 TEXT_SHOWN = 4000  # characters of a prompt or response; longer ones are cut with a marker

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rft_eval.stats import has_signal, pass_at_k, wilson
 from rich.console import Console
 
 from rft.errors import UserError
@@ -29,7 +30,6 @@ from rft.evaluate.sampling import (
     plan,
     read_prompts,
 )
-from rft.evaluate.stats import has_signal, pass_at_k, wilson
 from rft.project import default_region
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rft_eval.scoring import bedrock_sample
+
 from rft.errors import UserError
 
 PLACEHOLDER_PROMPT = "(prompt not given in the responses file)"
@@ -43,11 +45,7 @@ class Rollout:
 
 def to_bedrock_sample(rollout: Rollout) -> dict[str, Any]:
     """The sample Bedrock sends the reward Lambda: prompt turns, the generated turn last, the reference."""
-    return {
-        "id": rollout.sample_id,
-        "messages": [*rollout.prompt, {"role": "assistant", "content": rollout.response}],
-        "reference_answer": rollout.reference,
-    }
+    return bedrock_sample(rollout.sample_id, rollout.prompt, rollout.response, rollout.reference)
 
 
 def prompt_groups(rollouts: Iterable[Rollout]) -> dict[str, list[Rollout]]:

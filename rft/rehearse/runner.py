@@ -12,13 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+
+from rft_eval.scoring import DEFAULT_BATCH_SIZE, score_batches
 
 from rft.contract import Result, check_results
 from rft.rehearse.handlers import Handler, call
 from rft.rehearse.rollouts import Rollout, to_bedrock_sample
 
-DEFAULT_BATCH_SIZE = 32
 Progress = Callable[[int], None]
 
 
@@ -44,10 +44,6 @@ class RunOutcome:
     contract_problems: list[str] = field(default_factory=list)
 
 
-def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 def progress_total(count: int, time_each: bool) -> int:
     return count * 2 if time_each else count
 
@@ -71,25 +67,10 @@ def run(
     `progress_total(len(rollouts), time_each)`.
     """
     samples = [to_bedrock_sample(r) for r in rollouts]
-    results: list[Result] = []
-    batch_seconds: list[float] = []
-    problems: list[str] = []
-    started = clock()
-    for batch in _batches(samples, batch_size):
-        t0 = clock()
-        raw = call(handler, list(batch))
-        elapsed = clock() - t0
-        parsed, batch_problems = check_results(batch, raw)
-        problems.extend(batch_problems)
-        # Keep one result slot per sample even when the handler broke the contract.
-        parsed = (parsed + [Result(s.get("id"), None, None) for s in batch])[: len(batch)]
-        results.extend(parsed)
-        batch_seconds.extend([elapsed / len(batch)] * len(batch))
-        if progress:
-            progress(len(batch))
-    wall = clock() - started
+    first_pass = score_batches(handler, samples, batch_size=batch_size, progress=progress, clock=clock)
+    results, problems = first_pass.results, first_pass.problems
 
-    seconds = batch_seconds
+    seconds = first_pass.seconds
     changed: list[str] = []
     if time_each:
         seconds = []
@@ -109,9 +90,9 @@ def run(
     ]
     return RunOutcome(
         scored=scored,
-        batches=len(_batches(samples, batch_size)),
+        batches=first_pass.batches,
         batch_size=batch_size,
-        wall_seconds=wall,
+        wall_seconds=first_pass.wall_seconds,
         timing="per sample" if time_each else "batch average",
         batch_dependent=changed,
         contract_problems=problems[:10],

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from rft_eval.stats import mcnemar_exact, wilson
 from typer.testing import CliRunner
 
 from rft.deploy_model import DeploymentRecord, write_record
 from rft.errors import UserError
 from rft.evaluate.command import CONFIRM_ABOVE_CALLS, EvaluateRequest, evaluate
-from rft.evaluate.stats import mcnemar_exact, wilson
 from tests.reward.converse_server import converse_reply, error_reply
 
 from .conftest import answering, records

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from rft_eval.stats import pass_at_k
 from typer.testing import CliRunner
 
 from data_prep.dedup import prompt_key
 from data_prep.validation import broken_rules
-from rft.evaluate.stats import pass_at_k
 from tests.reward.converse_server import Call, Reply, converse_reply
 
 from .conftest import gold, records, user_text

@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-
-from rft.evaluate.stats import has_signal, majority_correct, mcnemar_exact, pass_at_k, wilson
+from rft_eval.stats import has_signal, majority_correct, mcnemar_exact, pass_at_k, wilson
 
 
 @pytest.mark.parametrize(

@@ -45,3 +45,19 @@ def role_arn(aws: ClientFactory) -> str:
     return str(
         aws("iam").create_role(RoleName="local-aws-test", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     )
+
+
+NOVA_2_LITE = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-2-lite-v1:0:256k"
+
+
+def create_job(aws: ClientFactory, name: str, bucket: str, base_model: str = NOVA_2_LITE) -> None:
+    """A plain customization job (not RFT: no grader to check): enough for the job's life cycle."""
+    aws("bedrock").create_model_customization_job(
+        jobName=name,
+        customModelName=f"{name}-model",
+        roleArn="arn:aws:iam::123456789012:role/bedrock",
+        baseModelIdentifier=base_model,
+        trainingDataConfig={"s3Uri": f"s3://{bucket}/train.jsonl"},
+        outputDataConfig={"s3Uri": f"s3://{bucket}/output/"},
+        hyperParameters={},
+    )

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from local_aws import inventory
+from local_aws import inventory, settings
 from local_aws.cdk_cli import CdkCli, CdkResult
-from local_aws.demo import DEMO_TARGETS, Demo, Report
+from local_aws.demo import DEMO_TARGETS, EVALUATION_OUTPUT, Demo, Report
 from local_aws.server import Emulator
 from tests.integration.conftest import ClientFactory
 
@@ -27,6 +27,7 @@ pytestmark = pytest.mark.slow
 
 FIXTURE_APP = Path(__file__).parent / "fixtures" / "cdk_app"
 FIXTURE_STACK = "LocalAwsFixtureStack"
+STACKS_DIR = settings.PROJECT_ROOT / "stacks"
 
 
 @pytest.fixture(scope="module")
@@ -80,12 +81,33 @@ def test_gsm_stack_deploys_grades_updates_and_destroys_offline(demo: tuple[Demo,
     second = record.second_job
     assert second["customizationConfig"]["rftConfig"]["hyperParameters"]["epochCount"] == 2
     assert second["jobName"] != first["jobName"]
-    assert record.statuses_after_update == {first["jobName"]: "Stopped", second["jobName"]: "InProgress"}
+    # The post-training evaluation ran on the stack's own workflow, or (a template without it) was skipped.
+    evaluation = record.evaluation
+    wired = EVALUATION_OUTPUT in record.outputs
+    declared = any(EVALUATION_OUTPUT in path.read_text(encoding="utf-8") for path in STACKS_DIR.glob("*.py"))
+    assert wired == declared  # the deployed stack has the output exactly when the stacks' code declares it
+    if wired:
+        assert evaluation.job["status"] == "Completed" and evaluation.execution["status"] == "SUCCEEDED"
+        assert evaluation.deployment["status"] == "Active"
+        assert set(evaluation.shards) == {"base", "tuned"}
+        assert evaluation.correct == {
+            label: (count, evaluation.correct[label][1]) for label, count in evaluation.labels.items()
+        }
+        assert evaluation.report_files == ["report.json", "report.md", "chart.svg", "summary.txt"]
+        assert evaluation.summary
+        steps = ["complete", "workflow", "model", "shards", "report", "summary"]
+    else:
+        assert evaluation.skipped == f"GsmRftStack has no {EVALUATION_OUTPUT} output"
+        steps = ["evaluate"]
+    # A job the evaluation marked Completed stays Completed when replaced; a running one is stopped.
+    finished = "Completed" if wired else "Stopped"
+    assert record.statuses_after_update == {first["jobName"]: finished, second["jobName"]: "InProgress"}
     # Destroy stopped the remaining job and left nothing behind.
-    assert set(record.statuses_after_destroy.values()) == {"Stopped"}
+    assert set(record.statuses_after_destroy.values()) == {finished, "Stopped"}
     assert record.leftovers == {}
-    assert [line.split()[1] for line in lines] == [
-        "synth", "deploy", "synth", "invoke", "job", "monitor", "diff", "update", "destroy", "verify",
+    shown = [line.split()[1] for line in lines if not line.lstrip().startswith("... the workflow runs")]
+    assert shown == [
+        "synth", "deploy", "synth", "invoke", "job", "monitor", *steps, "diff", "update", "destroy", "verify",
     ]  # fmt: skip
 
 
@@ -167,7 +189,9 @@ def test_two_stacks_deploy_update_and_destroy_with_the_default_change_set_method
         assert after_deploy["running jobs"] == {first[name]["JobName"] for name in SIDE_BY_SIDE}
         assert len(after_deploy["buckets"] - baseline["buckets"]) == 2
         functions = sorted(after_deploy["functions"] - baseline["functions"])
-        assert [f.split("-", 1)[0] for f in functions] == ["FinqaRftStack"] * 4 + ["PandalmRftStack"] * 4
+        # Per stack: the reward, the launcher, CDK's Provider and auto-delete functions, and the six steps
+        # of the post-training evaluation (rft:evaluateOnCompletion, on by default).
+        assert [f.split("-", 1)[0] for f in functions] == ["FinqaRftStack"] * 10 + ["PandalmRftStack"] * 10
 
         # An update change set changes one value of one stack: a replacement job; the other is untouched.
         deploy(SIDE_BY_SIDE[0], update)

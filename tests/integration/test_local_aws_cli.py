@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from local_aws import client_env, daemon, settings
+from tests.integration.conftest import create_job
 
 pytestmark = pytest.mark.slow  # starts the emulator as a background process (~3 s)
 
@@ -82,3 +83,25 @@ def test_up_fails_loudly_when_the_port_is_taken(state_dir: Path) -> None:
     assert "error: The emulator exited" in up.stderr
     assert "Address already in use" in up.stderr
     assert daemon.read_state() is None
+
+
+def test_complete_job_finishes_an_emulated_job_and_says_why_it_cannot(state_dir: Path) -> None:
+    assert local_aws("up").returncode == 0
+    state = daemon.read_state()
+    assert state is not None
+    aws = client_env.client_factory(state.endpoint)
+    aws("s3").create_bucket(Bucket="complete-job-data")
+    create_job(aws, "cli-job-1", "complete-job-data")
+
+    done = local_aws("complete-job", "cli-job-1")
+
+    assert done.returncode == 0, done.stderr
+    job = aws("bedrock").get_model_customization_job(jobIdentifier="cli-job-1")
+    assert job["status"] == "Completed" and job["outputModelArn"] in done.stdout
+    again = local_aws("complete-job", "cli-job-1")  # a finished job cannot finish twice
+    assert again.returncode == 1
+    assert again.stderr.strip() == (
+        "error: could not complete cli-job-1: Job cli-job-1 is Completed; only an InProgress job can complete"
+    )
+    missing = local_aws("complete-job", "no-such-job")
+    assert missing.returncode == 1 and "no-such-job not found" in missing.stderr

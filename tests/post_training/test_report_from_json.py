@@ -7,10 +7,10 @@ import json
 import math
 
 import pytest
+from rft_eval.results import Accuracy, from_json
 from rich.console import Console
 
 from rft.evaluate import report
-from rft.evaluate.results import Accuracy, from_json
 
 from .workflow import evaluation
 
@@ -75,3 +75,24 @@ def test_a_json_that_is_not_a_report_raises_key_error(broken: str) -> None:
     del data[broken]
     with pytest.raises(KeyError):
         from_json(data)
+
+
+def test_failed_shards_and_labels_are_read_back_and_printed() -> None:
+    data = evaluation().to_json()
+    shard = {
+        "label": "tuned",
+        "model": "m",
+        "index": 3,
+        "start": 30,
+        "end": 40,
+        "prompts": 10,
+        "error": "boom",
+    }
+    data["failed_shards"] = [shard]
+    read_back = from_json(data)
+    assert read_back.failed_shards == [shard]
+    comparison = read_back.comparisons[0]
+    assert (comparison.baseline_label, comparison.candidate_label) == ("base", "tuned")
+    text = rendered(read_back)
+    assert "tuned shard 3 (prompts 30–40, 10 prompts) failed: boom" in text
+    assert read_back.to_json()["failed_shards"] == [shard]

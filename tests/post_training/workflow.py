@@ -15,10 +15,10 @@ from typing import Any
 
 import boto3
 from moto.stepfunctions.models import stepfunctions_backends
+from rft_eval.responses import Response
+from rft_eval.results import Evaluation, ModelResult
+from rft_eval.scoring import Scored
 
-from rft.evaluate.cache import Response
-from rft.evaluate.grading import Scored
-from rft.evaluate.results import Evaluation, ModelResult
 from tests.cli.helpers import (
     ACCOUNT,
     JOB_NAME,
@@ -280,7 +280,7 @@ def upload_report(
     report: Evaluation, job_name: str = JOB_NAME, *, files: tuple[str, ...] | None = None
 ) -> dict[str, bytes]:
     """Write the report the way the workflow does, under rft-eval/<job>/; returns what was written."""
-    from rft.evaluate.report import markdown
+    from rft_eval.report_text import markdown
 
     s3 = boto3.client("s3", region_name=REGION)
     with_bucket(s3)

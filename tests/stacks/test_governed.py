@@ -67,14 +67,16 @@ def test_without_the_knobs_the_job_has_neither_property(synth):
 def test_log_groups_topic_and_function_environments_use_the_key(synth):
     t = synth(**GOVERNED)
     groups = t.find_resources("AWS::Logs::LogGroup")
-    assert len(groups) == 3 and all(g["Properties"]["KmsKeyId"] == KEY for g in groups.values())
+    # Three, and seven of the post-training evaluation (its six steps and the state machine).
+    assert len(groups) == 3 + 7 and all(g["Properties"]["KmsKeyId"] == KEY for g in groups.values())
     t.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": KEY})
     # The topic uses the team's key: no key of its own.
     assert t.find_resources("AWS::KMS::Key") == {}
     ours = [f for f in t.find_resources("AWS::Lambda::Function").values() if "Runtime" in f["Properties"]]
     encrypted = [f for f in ours if f["Properties"].get("KmsKeyArn") == KEY]
-    # The reward, the launcher and the Provider framework's function (not CDK's auto-delete handler).
-    assert len(encrypted) == 3
+    # The reward, the launcher and the Provider framework's function (not CDK's auto-delete handler),
+    # and the evaluation's six steps.
+    assert len(encrypted) == 3 + 6
 
 
 def test_the_bedrock_role_may_use_the_key_only_through_s3_for_this_bucket(synth):
@@ -174,8 +176,10 @@ def test_every_role_in_every_stack_gets_the_permissions_boundary(synth, task):
     boundary = {"@aws-cdk/core:permissionsBoundary": {"name": "rft-boundary"}}
     t = synth(task.name, **{**GOVERNED, "rft:vpc": {**VPC, "rewardInVpc": True}, **boundary})
     roles = t.find_resources("AWS::IAM::Role")
-    # Ours, the Provider framework's and CDK's auto-delete-objects provider's.
-    assert len(roles) == 5
+    # Ours, the Provider framework's and CDK's auto-delete-objects provider's; the post-training
+    # evaluation's six steps, its state machine and the role EventBridge starts it with.
+    assert len(roles) == 5 + 8
+    assert len([r for r in roles if r.startswith("PipelineEvaluation")]) == 8
     for logical_id, role in roles.items():
         boundary_arn = json.dumps(role["Properties"].get("PermissionsBoundary"))
         assert boundary_arn.endswith(':policy/rft-boundary"]]}'), logical_id

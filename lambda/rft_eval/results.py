@@ -9,7 +9,11 @@ Definitions (docs/evaluate.md repeats them):
   per prompt: when that response is). Prompts where the model has no scored sample are left out.
 * the paired comparison uses the prompts both models answered: **improved** = wrong for the baseline
   and right for the candidate, **regressed** the reverse; the exact McNemar p-value is computed from
-  those two counts. `delta` is the candidate's accuracy minus the baseline's (the table's figures).
+  those two counts. `delta` is the candidate's accuracy minus the baseline's (the table's figures);
+  `paired_delta` is the same difference over the paired prompts only, with its 95 % interval
+  (`paired_delta_ci95`), which is what the one-paragraph summary states.
+* a shard of prompts that failed for good (the workflow) is listed in `failed_shards`: its prompts have
+  no response from that model, so they are not in its figures nor in the paired comparison.
 """
 
 from __future__ import annotations
@@ -19,9 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rft.evaluate.cache import Response
-from rft.evaluate.grading import Scored
-from rft.evaluate.stats import PAYS_AT, majority_correct, mcnemar_exact, wilson
+from rft_eval.responses import Response
+from rft_eval.scoring import Scored
+from rft_eval.stats import PAYS_AT, majority_correct, mcnemar_exact, paired_difference_ci, wilson
 
 CORRECTNESS_RULE = (
     f"a response is correct when its reward is >= {PAYS_AT}; a prompt is correct for a model when more "
@@ -149,10 +153,32 @@ class Comparison:
     regressed: list[str]
     baseline_name: str = ""
     candidate_name: str = ""
+    both_correct: int = 0  # paired prompts right for both models
+    baseline_label: str | None = None
+    candidate_label: str | None = None
 
     @property
     def p_value(self) -> float:
         return mcnemar_exact(len(self.improved), len(self.regressed))
+
+    @property
+    def paired_delta(self) -> float:
+        return (len(self.improved) - len(self.regressed)) / self.paired if self.paired else 0.0
+
+    @property
+    def paired_accuracies(self) -> tuple[float, float]:
+        """(baseline, candidate) accuracy over the paired prompts, by the majority rule."""
+        if not self.paired:
+            return (0.0, 0.0)
+        return (
+            (self.both_correct + len(self.regressed)) / self.paired,
+            (self.both_correct + len(self.improved)) / self.paired,
+        )
+
+    @property
+    def paired_delta_ci95(self) -> tuple[float, float]:
+        neither = self.paired - self.both_correct - len(self.improved) - len(self.regressed)
+        return paired_difference_ci(self.both_correct, len(self.improved), len(self.regressed), neither)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -161,6 +187,8 @@ class Comparison:
             "delta": round(self.delta, 6),
             "p_value": self.p_value,
             "paired_prompts": self.paired,
+            "paired_delta": round(self.paired_delta, 6),
+            "paired_delta_ci95": [round(bound, 6) for bound in self.paired_delta_ci95],
             "improved": self.improved,
             "regressed": self.regressed,
         }
@@ -172,7 +200,17 @@ def compare(baseline: ModelResult, candidate: ModelResult) -> Comparison:
     regressed = [p for p in both if baseline.per_prompt[p] and not candidate.per_prompt[p]]
     delta = candidate.accuracy.value - baseline.accuracy.value
     return Comparison(
-        baseline.model, candidate.model, delta, len(both), improved, regressed, baseline.name, candidate.name
+        baseline.model,
+        candidate.model,
+        delta,
+        len(both),
+        improved,
+        regressed,
+        baseline.name,
+        candidate.name,
+        both_correct=sum(1 for p in both if baseline.per_prompt[p] and candidate.per_prompt[p]),
+        baseline_label=baseline.label,
+        candidate_label=candidate.label,
     )
 
 
@@ -183,7 +221,10 @@ def comparisons(results: Sequence[ModelResult]) -> list[Comparison]:
 
 @dataclass
 class Evaluation:
-    """Everything one `rft evaluate` run found: the interface the JSON report is written from."""
+    """Everything one evaluation found: the interface the JSON report is written from.
+
+    `rft evaluate` and the post-training workflow both build one, so their report.json is one schema.
+    """
 
     task: str
     data: str
@@ -195,6 +236,8 @@ class Evaluation:
     results: list[ModelResult]
     notes: list[str] = field(default_factory=list)
     prompt_text: dict[str, str] = field(default_factory=dict)  # prompt id -> its user turn, for the page
+    # shards of prompts a model never answered (the workflow): {label, model, index, start, end, prompts, error}
+    failed_shards: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def comparisons(self) -> list[Comparison]:
@@ -212,13 +255,14 @@ class Evaluation:
             "handler": self.handler,
             "correctness": CORRECTNESS_RULE,
             "notes": self.notes,
+            "failed_shards": self.failed_shards,
         }
 
 
 # -- Reading a report back ----------------------------------------------------------------------
 # `rft evaluate --from-s3` prints the table of a report the post-training workflow wrote. The JSON
 # keeps each model's figures, not its responses, so a result read back carries those figures and
-# answers the same questions the renderers ask (`report.rows`, `report.render`).
+# answers the same questions the renderers ask (`report_text.rows`, `rft.evaluate.report.render`).
 
 
 @dataclass
@@ -274,6 +318,23 @@ class ReportedEvaluation(Evaluation):
         return self.reported_comparisons
 
 
+@dataclass(frozen=True)
+class ReportedComparison(Comparison):
+    """A `Comparison` read from its JSON. The JSON keeps the paired difference's interval but not how
+    many paired prompts both models got right, so the interval is the report's and the paired
+    accuracies are unknown (the report's summary.txt states them)."""
+
+    reported_ci95: tuple[float, float] = (math.nan, math.nan)
+
+    @property
+    def paired_delta_ci95(self) -> tuple[float, float]:
+        return self.reported_ci95
+
+    @property
+    def paired_accuracies(self) -> tuple[float, float]:
+        return (math.nan, math.nan)
+
+
 def _reported_result(entry: dict[str, Any]) -> ReportedResult:
     result = ReportedResult(str(entry["model"]), [], [], label=entry.get("label"), figures=entry)
     checked = entry.get("code_checked")
@@ -285,11 +346,16 @@ def _reported_result(entry: dict[str, Any]) -> ReportedResult:
 
 def from_json(data: dict[str, Any]) -> ReportedEvaluation:
     """The inverse of `Evaluation.to_json` for everything the report shows; KeyError/TypeError/ValueError
-    when `data` is not such a report."""
+    when `data` is not such a report.
+
+    A comparison read back is a `ReportedComparison`: the report's prompts, p-value and interval, but no
+    paired accuracies (not in the JSON).
+    """
     results = [_reported_result(entry) for entry in data["models"]]
     names = {r.model: r.name for r in results}
-    compared = [
-        Comparison(
+    labels = {r.model: r.label for r in results}
+    compared: list[Comparison] = [
+        ReportedComparison(
             baseline=str(c["baseline"]),
             candidate=str(c["candidate"]),
             delta=float(c["delta"]),
@@ -298,6 +364,9 @@ def from_json(data: dict[str, Any]) -> ReportedEvaluation:
             regressed=[str(p) for p in c["regressed"]],
             baseline_name=names.get(str(c["baseline"]), str(c["baseline"])),
             candidate_name=names.get(str(c["candidate"]), str(c["candidate"])),
+            baseline_label=labels.get(str(c["baseline"])),
+            candidate_label=labels.get(str(c["candidate"])),
+            reported_ci95=(float(c["paired_delta_ci95"][0]), float(c["paired_delta_ci95"][1])),
         )
         for c in data.get("comparisons", [])
     ]
@@ -312,5 +381,6 @@ def from_json(data: dict[str, Any]) -> ReportedEvaluation:
         handler=str(data.get("handler", "")),
         results=results,
         notes=[str(n) for n in data.get("notes", [])],
+        failed_shards=[dict(shard) for shard in data.get("failed_shards") or []],
         reported_comparisons=compared,
     )

@@ -6,6 +6,10 @@
   where they disagree carry information; under "no difference" each disagreement is a fair coin, so
   the two-sided p-value is a binomial tail, computed exactly (no chi-square approximation, which is
   wrong for the handful of discordant prompts a small test split gives).
+* `paired_difference_ci`: a 95 % interval for the difference in accuracy of two models on the same
+  prompts (Newcombe's hybrid score interval, his method 10), built from the two Wilson intervals and
+  the correlation of the paired answers: it stays inside [-1, 1] and is sensible at small counts,
+  where the Wald interval is not.
 * `pass_at_k` and `signal`: what a pre-flight on the base model reports (GRPO learns only from
   prompt groups whose samples disagree).
 """
@@ -42,6 +46,36 @@ def mcnemar_exact(improved: int, regressed: int) -> float:
         return 1.0
     tail = sum(math.comb(n, i) for i in range(min(improved, regressed) + 1))
     return min(1.0, 2 * tail / 2**n)
+
+
+def paired_difference_ci(
+    both: int, candidate_only: int, baseline_only: int, neither: int, z: float = Z95
+) -> tuple[float, float]:
+    """Newcombe's interval for (candidate accuracy - baseline accuracy) over n paired prompts.
+
+    The four counts are the paired table: right for both, for the candidate only (improved), for the
+    baseline only (regressed), for neither. (-1, 1) when there are no prompts.
+    """
+    counts = (both, candidate_only, baseline_only, neither)
+    if min(counts) < 0:
+        raise ValueError("paired counts cannot be negative")
+    n = sum(counts)
+    if n == 0:
+        return (-1.0, 1.0)
+    p1, p2 = (both + candidate_only) / n, (both + baseline_only) / n
+    l1, u1 = wilson(both + candidate_only, n, z)
+    l2, u2 = wilson(both + baseline_only, n, z)
+    margins = (
+        (both + candidate_only)
+        * (baseline_only + neither)
+        * (both + baseline_only)
+        * (candidate_only + neither)
+    )
+    phi = (both * neither - candidate_only * baseline_only) / math.sqrt(margins) if margins else 0.0
+    delta = p1 - p2
+    low = delta - math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
+    high = delta + math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
+    return (max(-1.0, low), min(1.0, high))
 
 
 def pass_at_k(n: int, correct: int, k: int) -> float:
