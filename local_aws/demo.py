@@ -28,7 +28,7 @@ from local_aws import client_env, converse_replay, inventory, settings
 from local_aws.cdk_cli import CdkCli, CdkResult
 from local_aws.evaluate_demo import TEST_SPLIT, EvaluateDemoFailure, label_counts
 from local_aws.server import Emulator
-from stacks.config import load_config
+from stacks.config import eval_layout, load_config
 from stacks.metric_names import names as metric_names
 from tasks import TASKS, TaskSpec
 
@@ -110,8 +110,8 @@ def demo_targets() -> dict[str, DemoTarget]:
 DEMO_TARGETS: dict[str, DemoTarget] = demo_targets()
 
 
-# The stack output that names the post-training evaluation's state machine (ISSUE 13's contract).
-EVALUATION_OUTPUT = "EvaluationStateMachineArn"
+# The stack output that names the post-training evaluation's state machine (lambda/rft_eval/layout.py).
+EVALUATION_OUTPUT: str = eval_layout().STATE_MACHINE_OUTPUT
 EVALUATION_TIMEOUT_S = 900.0
 PROGRESS_EVERY_S = 30.0
 REPORT_FILES = ("report.json", "report.md", "chart.svg", "summary.txt")

@@ -262,13 +262,18 @@ def status(
         typer.Option(
             "--watch",
             help="Poll with backoff until the job ends: a live table in a terminal, else a line per poll, "
-            "each with the reward function's live figures (batches, reward, alarms in ALARM).",
+            "each with the reward function's live figures (batches, reward, alarms in ALARM); then, for a "
+            "Completed job, until its post-training evaluation ends.",
         ),
     ] = False,
     out: OutOption = Path("reports"),
     region: RegionOption = None,
 ) -> None:
     """Show the stack's RFT job and its live reward; on Completed, save its reward curve; exit 4 if it Failed.
+
+    Under the job: its post-training evaluation in AWS (running and in which state; succeeded with the
+    summary and the report's S3 URI; failed with the failed state, error and cause), or one line saying
+    evaluation on completion is off. `rft evaluate STACK --from-s3` downloads the report.
 
     The live reward (batches scored, latest and smoothed MeanReward, alarms in ALARM) comes from the
     reward function's CloudWatch metrics and is drawn to OUT/reward-live-STACK.png; it needs

@@ -46,6 +46,7 @@ Sleep = Callable[[float], None]
 # Polling waits through this (tests replace it); the backoff: first wait, growth factor, longest wait.
 POLL_SLEEP: Sleep = time.sleep
 FIRST_POLL_S, POLL_GROWTH, LONGEST_POLL_S = 15.0, 1.5, 300.0
+EVALUATION_LONGEST_POLL_S = 120.0  # an evaluation takes minutes, not hours: poll it more often
 
 
 @dataclass(frozen=True)
@@ -341,11 +342,43 @@ def status(
     png = live.draw(bedrock_curves)
     if png is not None:
         console.print(f"wrote {png}")
+    show_evaluation(target, view, region, console, watching=watch_job, sleep=sleep)
     if view.status == "Failed":
         raise UserError(
             f"job {view.name} failed: {view.failure_message or 'no failureMessage given'}", EXIT_JOB_FAILED
         )
     return view
+
+
+def show_evaluation(
+    target: StackJob, view: JobView, region: str, console: Console, *, watching: bool, sleep: Sleep | None
+) -> None:
+    """The post-training evaluation of the job (rft.post_training); with --watch, until it ends.
+
+    Only a Completed job has one, so nothing is asked of Step Functions before that. Reading it
+    needs states:ListExecutions, DescribeExecution and GetExecutionHistory on the state machine and
+    s3:GetObject on rft-eval/; without them the job is shown with one note.
+    """
+    from rft import post_training
+
+    def read() -> post_training.EvaluationView:
+        if view.status != "Completed" or not target.outputs.get(post_training.STATE_MACHINE_OUTPUT):
+            enabled = bool(target.outputs.get(post_training.STATE_MACHINE_OUTPUT))
+            return post_training.EvaluationView(enabled=enabled, job_name=view.name)
+        return post_training.evaluation_view(
+            client("stepfunctions", region), client("s3", region), target.outputs, view.name, view.arn or None
+        )
+
+    try:
+        evaluation = read()
+    except UserError as error:  # e.g. no states:ListExecutions: the job is still worth showing
+        console.print(f"[yellow]evaluation: not shown:[/] {error.message}", soft_wrap=True)
+        return
+    if watching and evaluation.enabled and view.status == "Completed" and not evaluation.terminal:
+        delays = backoff_delays(FIRST_POLL_S, POLL_GROWTH, EVALUATION_LONGEST_POLL_S)
+        post_training.watch(read, console, target.stack, sleep=sleep or POLL_SLEEP, delays=delays)
+    else:
+        post_training.show(console, evaluation, target.stack, view.status)
 
 
 def stop(stack: str, region: str, console: Console, *, confirm: Callable[[str], bool]) -> str:

@@ -38,21 +38,25 @@ CDK_JSON = REPO_ROOT / "cdk.json"
 RANGES_FILE = REPO_ROOT / "lambda" / "rft_job" / "hyperparameter_ranges.py"
 
 
-def _load_ranges() -> Any:
-    """The job function's range table, loaded by path: the CDK app never imports Lambda packages."""
-    name = "_bedrock_rft_hyperparameter_ranges"
+def lambda_module(path: Path, name: str) -> Any:
+    """A pure module of `lambda/`, loaded by path: the CDK app never imports Lambda packages."""
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, RANGES_FILE)
+    spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:  # pragma: no cover - the file ships with the repository
-        raise ImportError(f"cannot load {RANGES_FILE}")
+        raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up while the class is created
     spec.loader.exec_module(module)
     return module
 
 
-HYPERPARAMETER_SPECS = _load_ranges().HYPERPARAMETER_SPECS
+def eval_layout() -> Any:
+    """lambda/rft_eval/layout.py: the report prefix and the state machine's output name, written once."""
+    return lambda_module(REPO_ROOT / "lambda" / "rft_eval" / "layout.py", "_bedrock_rft_eval_layout")
+
+
+HYPERPARAMETER_SPECS = lambda_module(RANGES_FILE, "_bedrock_rft_hyperparameter_ranges").HYPERPARAMETER_SPECS
 HYPERPARAMETERS: tuple[str, ...] = tuple(HYPERPARAMETER_SPECS)
 
 # -- Bedrock facts (docs/configuration.md cites the pages) -----------------------------------------

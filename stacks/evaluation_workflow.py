@@ -37,6 +37,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from stacks.bedrock_model import BedrockModel
+from stacks.config import eval_layout
 from stacks.functions import (
     FunctionVpc,
     function_role,
@@ -51,7 +52,9 @@ from stacks.job_notifications import job_state_change_pattern
 from stacks.nag import acknowledge, checkov_skip, logical_id, nag_account, nag_partition, nag_region
 from stacks.reward_function import RewardJudge
 
-REPORT_PREFIX = "rft-eval/"
+# Written once, in lambda/rft_eval/layout.py: the workflow and `rft` read the same names.
+REPORT_PREFIX: str = eval_layout().REPORT_PREFIX
+STATE_MACHINE_OUTPUT: str = eval_layout().STATE_MACHINE_OUTPUT
 SHARED_REWARD_PACKAGE = "rft_reward"
 EVAL_PACKAGE = "rft_eval"
 WORKFLOW_PACKAGE = "rft_eval_workflow"

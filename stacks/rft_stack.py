@@ -22,6 +22,7 @@ from stacks.config import (
     load_app_config,
     load_config,
 )
+from stacks.evaluation_workflow import STATE_MACHINE_OUTPUT
 from stacks.functions import RETENTION_DAYS, FunctionVpc, retention
 from stacks.job_notifications import JobNotifications
 from stacks.logical_ids import flat_logical_id
@@ -96,7 +97,7 @@ class RftStack(Stack):
         if p.evaluation is not None:
             CfnOutput(
                 self,
-                "EvaluationStateMachineArn",
+                STATE_MACHINE_OUTPUT,
                 value=p.evaluation.state_machine.state_machine_arn,
                 description="Post-training evaluation, started when the job completes (`rft status` shows it)",
             )

@@ -39,13 +39,13 @@ def rows(evaluation: Evaluation) -> list[list[str]]:
     for r in evaluation.results:
         row = [
             r.name,
-            f"{len(r.per_prompt):,}",
+            f"{r.prompt_count:,}",
             f"{r.accuracy.responses:,}",
             _pct(r.accuracy.value),
             _ci(r),
             f"{r.mean_score:.3f}",
             f"{r.format_failures:,}",
-            f"{len(r.errors):,}",
+            f"{r.error_count:,}",
             f"{r.mean_output_tokens:,.0f}",
             _ms(r.mean_latency_ms),
         ]
@@ -168,9 +168,9 @@ def summary(evaluation: Evaluation) -> str:
             + f" on {evaluation.prompts:,} held-out prompts."
         ]
     left_out = [
-        f"{r.label or r.name} has no scored answer for {evaluation.prompts - len(r.per_prompt):,}"
+        f"{r.label or r.name} has no scored answer for {evaluation.prompts - r.prompt_count:,}"
         for r in evaluation.results
-        if len(r.per_prompt) < evaluation.prompts
+        if r.prompt_count < evaluation.prompts
     ]
     if left_out:
         sentences.append(
@@ -182,7 +182,7 @@ def summary(evaluation: Evaluation) -> str:
             f"{len(evaluation.failed_shards)} shard(s) failed ({prompts:,} prompt-answers not made); "
             "they are counted as failed, not as wrong answers."
         )
-    errors = sum(len(r.errors) for r in evaluation.results)
+    errors = sum(r.error_count for r in evaluation.results)
     if errors:
         sentences.append(f"{errors:,} model call(s) failed and were not scored.")
     return " ".join(sentences)

@@ -72,6 +72,15 @@ class ModelResult:
         return accuracy(self.scored)
 
     @property
+    def prompt_count(self) -> int:
+        """Prompts with a scored sample (a result read back from JSON knows how many, not which)."""
+        return len(self.per_prompt)
+
+    @property
+    def error_count(self) -> int:
+        return len(self.errors)
+
+    @property
     def name(self) -> str:
         """Short enough for a table: an ARN by its resource, prefixed by the shorthand it came from."""
         short = self.model.split(":", 5)[-1] if self.model.startswith("arn:") else self.model
@@ -110,14 +119,14 @@ class ModelResult:
         entry: dict[str, Any] = {
             "model": self.model,
             "label": self.label,
-            "prompts": len(self.per_prompt),
+            "prompts": self.prompt_count,
             "responses": acc.responses,
             "correct": acc.correct,
             "accuracy": round(acc.value, 6),
             "ci95": [round(low, 6), round(high, 6)],
             "mean_score": round(self.mean_score, 6),
             "format_failures": self.format_failures,
-            "errors": len(self.errors),
+            "errors": self.error_count,
             "error_reasons": self.error_reasons(),
             "mean_output_tokens": round(self.mean_output_tokens, 2),
             "mean_latency_ms": None if math.isnan(self.mean_latency_ms) else round(self.mean_latency_ms, 1),
@@ -248,3 +257,130 @@ class Evaluation:
             "notes": self.notes,
             "failed_shards": self.failed_shards,
         }
+
+
+# -- Reading a report back ----------------------------------------------------------------------
+# `rft evaluate --from-s3` prints the table of a report the post-training workflow wrote. The JSON
+# keeps each model's figures, not its responses, so a result read back carries those figures and
+# answers the same questions the renderers ask (`report_text.rows`, `rft.evaluate.report.render`).
+
+
+@dataclass
+class ReportedResult(ModelResult):
+    """One model's entry of a report's JSON, with the `ModelResult` interface the renderers use."""
+
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.per_prompt = {}  # which prompts were right is not in the JSON (the comparisons say what changed)
+
+    @property
+    def accuracy(self) -> Accuracy:
+        return Accuracy(int(self.figures["correct"]), int(self.figures["responses"]))
+
+    @property
+    def prompt_count(self) -> int:
+        return int(self.figures["prompts"])
+
+    @property
+    def error_count(self) -> int:
+        return int(self.figures["errors"])
+
+    @property
+    def mean_score(self) -> float:
+        return float(self.figures["mean_score"])
+
+    @property
+    def format_failures(self) -> int:
+        return int(self.figures["format_failures"])
+
+    @property
+    def mean_output_tokens(self) -> float:
+        return float(self.figures["mean_output_tokens"])
+
+    @property
+    def mean_latency_ms(self) -> float:
+        latency = self.figures.get("mean_latency_ms")
+        return math.nan if latency is None else float(latency)
+
+    def error_reasons(self) -> dict[str, int]:
+        return {str(k): int(v) for k, v in (self.figures.get("error_reasons") or {}).items()}
+
+
+@dataclass
+class ReportedEvaluation(Evaluation):
+    """An `Evaluation` read from its JSON: the comparisons are the report's, not recomputed."""
+
+    reported_comparisons: list[Comparison] = field(default_factory=list)
+
+    @property
+    def comparisons(self) -> list[Comparison]:
+        return self.reported_comparisons
+
+
+@dataclass(frozen=True)
+class ReportedComparison(Comparison):
+    """A `Comparison` read from its JSON. The JSON keeps the paired difference's interval but not how
+    many paired prompts both models got right, so the interval is the report's and the paired
+    accuracies are unknown (the report's summary.txt states them)."""
+
+    reported_ci95: tuple[float, float] = (math.nan, math.nan)
+
+    @property
+    def paired_delta_ci95(self) -> tuple[float, float]:
+        return self.reported_ci95
+
+    @property
+    def paired_accuracies(self) -> tuple[float, float]:
+        return (math.nan, math.nan)
+
+
+def _reported_result(entry: dict[str, Any]) -> ReportedResult:
+    result = ReportedResult(str(entry["model"]), [], [], label=entry.get("label"), figures=entry)
+    checked = entry.get("code_checked")
+    if isinstance(checked, dict):
+        result.code_checked = Accuracy(int(checked["correct"]), int(checked["responses"]))
+        result.code_checked_label = str(checked.get("label", ""))
+    return result
+
+
+def from_json(data: dict[str, Any]) -> ReportedEvaluation:
+    """The inverse of `Evaluation.to_json` for everything the report shows; KeyError/TypeError/ValueError
+    when `data` is not such a report.
+
+    A comparison read back is a `ReportedComparison`: the report's prompts, p-value and interval, but no
+    paired accuracies (not in the JSON).
+    """
+    results = [_reported_result(entry) for entry in data["models"]]
+    names = {r.model: r.name for r in results}
+    labels = {r.model: r.label for r in results}
+    compared: list[Comparison] = [
+        ReportedComparison(
+            baseline=str(c["baseline"]),
+            candidate=str(c["candidate"]),
+            delta=float(c["delta"]),
+            paired=int(c["paired_prompts"]),
+            improved=[str(p) for p in c["improved"]],
+            regressed=[str(p) for p in c["regressed"]],
+            baseline_name=names.get(str(c["baseline"]), str(c["baseline"])),
+            candidate_name=names.get(str(c["candidate"]), str(c["candidate"])),
+            baseline_label=labels.get(str(c["baseline"])),
+            candidate_label=labels.get(str(c["candidate"])),
+            reported_ci95=(float(c["paired_delta_ci95"][0]), float(c["paired_delta_ci95"][1])),
+        )
+        for c in data.get("comparisons", [])
+    ]
+    inference = data.get("inference", {})
+    return ReportedEvaluation(
+        task=str(data["task"]),
+        data=str(data.get("data", "")),
+        prompts=int(data["prompts"]),
+        samples_per_prompt=int(data["samples_per_prompt"]),
+        max_tokens=int(inference.get("maxTokens", 0)),
+        temperature=float(inference.get("temperature", 0.0)),
+        handler=str(data.get("handler", "")),
+        results=results,
+        notes=[str(n) for n in data.get("notes", [])],
+        failed_shards=[dict(shard) for shard in data.get("failed_shards") or []],
+        reported_comparisons=compared,
+    )

@@ -15,8 +15,9 @@ from typing import Any
 
 from rft_eval.converse import MAX_CONCURRENCY, RetryPolicy, default_temperature
 from rft_eval.input_errors import EvalInputError
+from rft_eval.layout import REPORT_PREFIX
 
-DEFAULT_PREFIX = "rft-eval/"
+DEFAULT_PREFIX = REPORT_PREFIX  # the construct sets REPORT_PREFIX to the same value
 #: The slowest decode speed the time budget plans for (tokens/s); real on-demand models are faster.
 SLOWEST_TOKENS_PER_S = 25.0
 #: Seconds kept back after the last call for scoring the shard and writing its file.

@@ -14,14 +14,14 @@ from rft.evaluate.sampling import DEFAULT_CONCURRENCY
 def evaluate(
     target: Annotated[str, typer.Argument(help="Task (gsm8k, finqa, pandalm, ...) or its stack name.")],
     model: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             "--model",
             help="Model to evaluate (repeat to compare; the first is the baseline): `base`, `tuned`, or any "
             "model id Converse accepts (foundation model, inference profile, provisioned model ARN, "
             "custom model deployment ARN).",
         ),
-    ],
+    ] = None,
     data: Annotated[
         Path | None,
         typer.Option(
@@ -58,10 +58,25 @@ def evaluate(
     judge_model: Annotated[
         str | None, typer.Option("--judge-model", help="Judge model id for --judge bedrock.")
     ] = None,
+    from_s3: Annotated[
+        bool,
+        typer.Option(
+            "--from-s3",
+            help="Instead of evaluating here: download and print the report the stack's post-training "
+            "evaluation wrote to s3://<bucket>/rft-eval/<job>/ (into OUT/rft-eval/<job>/).",
+        ),
+    ] = False,
+    job: Annotated[
+        str | None,
+        typer.Option(
+            "--job", help="With --from-s3: the job whose report to fetch (default: the stack's job)."
+        ),
+    ] = None,
 ) -> None:
     """Score models on the task's held-out test split with the task's own reward, and compare them.
 
     Writes <out>/evaluate-<task>.json, .md, .png and .html; responses are cached, so a rerun resumes.
+    With --from-s3, fetches the report the stack evaluated in AWS after training instead.
     """
     from rich.console import Console
 
@@ -71,6 +86,35 @@ def evaluate(
 
     if judge not in ("none", "bedrock"):
         raise UserError(f"--judge must be none or bedrock, got {judge!r}")
+    if from_s3:
+        given = [
+            name
+            for name, value in (
+                ("--model", model),
+                ("--data", data),
+                ("--limit", limit),
+                ("--judge-model", judge_model),
+                ("--endpoint-url", endpoint_url),
+            )
+            if value
+        ]
+        if given:
+            raise UserError(f"--from-s3 reads the report the stack wrote; drop {', '.join(given)}", 2)
+        from rft import post_training
+        from rft.project import default_region, resolve_stack
+
+        post_training.fetch(
+            resolve_stack(target), region or default_region(), job, out, Console(highlight=False)
+        )
+        return
+    if job is not None:
+        raise UserError("--job names the job of a --from-s3 report; add --from-s3, or drop --job", 2)
+    if not model:
+        raise UserError(
+            "missing --model: name the model(s) to evaluate (e.g. --model base --model tuned), or pass "
+            "--from-s3 to fetch the report the stack wrote after training",
+            2,
+        )
     request = EvaluateRequest(
         target=target,
         models=model,

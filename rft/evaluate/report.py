@@ -10,7 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from rft_eval.chart import chart_title, evaluation_svg
-from rft_eval.report_text import comparison_line, headers, ids_text, json_text, markdown, rows
+from rft_eval.report_text import (
+    comparison_line,
+    failed_shard_line,
+    headers,
+    ids_text,
+    json_text,
+    markdown,
+    rows,
+)
 from rft_eval.results import Evaluation
 from rich.console import Console
 from rich.table import Table
@@ -36,13 +44,15 @@ def render(console: Console, evaluation: Evaluation, written: list[Path]) -> Non
     for note in evaluation.notes:
         console.print(f"note: {note}", soft_wrap=True, markup=False)
     for r in evaluation.results:
-        if r.errors:
+        if r.error_count:
             reasons = ", ".join(f"{k} ×{v}" for k, v in r.error_reasons().items())
             console.print(
-                f"{r.name}: {len(r.errors):,} calls failed ({reasons}); not scored, rerun to retry them",
+                f"{r.name}: {r.error_count:,} calls failed ({reasons}); not scored and not counted as wrong answers",
                 soft_wrap=True,
                 markup=False,
             )
+    for shard in evaluation.failed_shards:
+        console.print(failed_shard_line(shard), soft_wrap=True, markup=False)
     for c in evaluation.comparisons:
         console.print(comparison_line(c), soft_wrap=True, markup=False)
         if c.improved:
