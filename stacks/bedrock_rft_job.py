@@ -220,7 +220,10 @@ class BedrockRftJob(Construct):
             )
             checkov_skip(
                 function,
-                "Runs once per deploy to call Bedrock's control plane; the job itself runs in rft:vpc.",
+                "Runs once per deploy to call Bedrock's fine-tuning API over its public endpoint; the job "
+                "runs in Bedrock's own network."
+                if self.is_open_weight
+                else "Runs once per deploy to call Bedrock's control plane; the job itself runs in rft:vpc.",
                 "CKV_AWS_117",
             )
             checkov_skip(
