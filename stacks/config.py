@@ -339,6 +339,20 @@ class RftConfig(AppConfig):
         return int(self.hyperparameters["maxPromptLength"])
 
     @property
+    def inference_max_tokens(self) -> int:
+        """The response-length cap of a rollout: Nova's `inferenceMaxTokens`. The fine-tuning API takes
+        none, so tools that call an open-weight model (evaluate, rehearse) use the task's default."""
+        source = self.task.hyperparameters if self.is_open_weight else self.hyperparameters
+        return int(source["inferenceMaxTokens"])
+
+    @property
+    def samples_per_prompt(self) -> int:
+        """Responses per prompt GRPO compares: Nova's `trainingSamplePerPrompt`; the fine-tuning API
+        sets its own, unpublished, so open-weight tools use the task's default."""
+        source = self.task.hyperparameters if self.is_open_weight else self.hyperparameters
+        return int(source["trainingSamplePerPrompt"])
+
+    @property
     def judge_model_id(self) -> str | None:
         return self.judge.model_id if self.judge else None
 
