@@ -60,16 +60,19 @@ def _friendly(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _region(region: str | None) -> str:
-    from rft.project import default_region
+def _region(region: str | None, stack: str | None = None) -> str:
+    """--region, else the stack's own region (its config's), else the app's default region."""
+    from rft.project import default_region, stack_region
 
-    return region or default_region()
+    return region or (stack_region(stack) if stack else default_region())
 
 
 RegionOption = Annotated[
     str | None,
     typer.Option(
-        "--region", help="AWS region of the stack (default: rft:region in cdk.json, else us-east-1)."
+        "--region",
+        help="AWS region of the stack (default: the stack's rft:region in cdk.json, else the base "
+        "model's: us-east-1 for Nova, us-west-2 for open-weight models).",
     ),
 ]
 StackArgument = Annotated[
@@ -273,12 +276,16 @@ def status(
     The live reward (batches scored, latest and smoothed MeanReward, alarms in ALARM) comes from the
     reward function's CloudWatch metrics and is drawn to OUT/reward-live-STACK.png; it needs
     cloudwatch:GetMetricData and cloudwatch:DescribeAlarms.
+
+    An open-weight stack (gpt-oss, Qwen3) shows its bedrock-mantle fine-tuning job instead: status,
+    steps, the latest critic_rewards_mean, checkpoints, recent events, the tuned model once it
+    succeeded; the reward curve by step is drawn to OUT/STACK-reward-curve.png.
     """
     from rft import job_control
     from rft.project import resolve_stack
 
     stack_name = resolve_stack(stack)
-    job_control.status(stack_name, _region(region), _stdout(), watch_job=watch, out_dir=out)
+    job_control.status(stack_name, _region(region, stack_name), _stdout(), watch_job=watch, out_dir=out)
 
 
 @app.command()
@@ -288,14 +295,15 @@ def stop(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     region: RegionOption = None,
 ) -> None:
-    """Stop the stack's RFT job if it is still running."""
+    """Stop the stack's RFT job if it is still running (an open-weight stack's job is cancelled)."""
     from rft import job_control
     from rft.project import resolve_stack
 
     def confirm(question: str) -> bool:
         return yes or typer.confirm(question, default=False)
 
-    job_control.stop(resolve_stack(stack), _region(region), _stdout(), confirm=confirm)
+    stack_name = resolve_stack(stack)
+    job_control.stop(stack_name, _region(region, stack_name), _stdout(), confirm=confirm)
 
 
 @app.command("deploy-model")

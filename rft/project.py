@@ -95,3 +95,17 @@ def default_region() -> str:
 
     region = cdk_context().get("rft:region")
     return str(region) if region else str(APP_DEFAULTS["rft:region"])
+
+
+def stack_region(stack_name: str) -> str:
+    """The region the app deploys `stack_name` to: its task's loaded config (which follows the base
+    model when rft:region is unset: open-weight models run in us-west-2), else `default_region()`."""
+    from stacks.config import ConfigError, load_config
+
+    spec = task_for_stack(stack_name)
+    if spec is None:
+        return default_region()
+    try:
+        return str(load_config(spec, cdk_context().get).region)
+    except ConfigError:  # `rft config` reports it; finding a deployed stack should not stop on it
+        return default_region()
