@@ -139,7 +139,13 @@ def mantle_errors(action: str, permission: str) -> Iterator[None]:
                 f"cannot reach bedrock-mantle to {action} ({message}); check the network, or "
                 "AWS_ENDPOINT_URL_BEDROCK_MANTLE if you use an emulator"
             ) from None
-        if status in (401, 403):
+        code = str(getattr(error, "code", "") or "")
+        if status == 401 or "signature" in code.lower() or "token" in code.lower():
+            raise UserError(
+                f"bedrock-mantle rejected the credentials to {action} ({status} {code}: {message}); "
+                "refresh them and retry"
+            ) from None
+        if status == 403:
             raise UserError(
                 f"bedrock-mantle denied permission to {action} ({status}: {message}); grant {_needs(permission)}"
             ) from None
