@@ -288,7 +288,11 @@ def progress(events: list[Mapping[str, Any]], checkpoints: int) -> Progress:
                 metrics.append((step, _number(event.get("created_at")) or 0.0, data))
         else:
             others.append(
-                (_moment(event.get("created_at")), str(event.get("level") or "info"), str(event.get("message") or ""))
+                (
+                    _moment(event.get("created_at")),
+                    str(event.get("level") or "info"),
+                    str(event.get("message") or ""),
+                )
             )
     metrics.sort(key=lambda item: (item[0], item[1]))
     by_step: dict[float, float] = {}
@@ -483,7 +487,9 @@ def status(
         console.print(f"wrote {png}", markup=False)
     if job.status == "succeeded" and job.fine_tuned_model:
         console.print(
-            f"evaluate it: rft evaluate {target.stack} --model base --model tuned", markup=False, soft_wrap=True
+            f"evaluate it: rft evaluate {target.stack} --model base --model tuned",
+            markup=False,
+            soft_wrap=True,
         )
     if job.status == "failed":
         raise UserError(f"job {job.id} failed: {job.error or 'no error given'}", EXIT_JOB_FAILED)

@@ -39,10 +39,10 @@ FINISH_REASONS = {"stop": "end_turn", "length": "max_tokens", "content_filter": 
 
 def chat_body(
     *,
-    modelId: str,  # noqa: N803 (Converse's own parameter names)
+    modelId: str,  # Converse's own parameter names
     messages: list[Mapping[str, Any]],
     system: list[Mapping[str, Any]] | None = None,
-    inferenceConfig: Mapping[str, Any] | None = None,  # noqa: N803
+    inferenceConfig: Mapping[str, Any] | None = None,
     **_: Any,
 ) -> dict[str, Any]:
     """The chat-completions body for a Converse request: the same turns, max_tokens, temperature."""
@@ -180,7 +180,9 @@ class OpenWeightTarget:
     stack: str
     region: str
     base_model: str
-    max_tokens: int  # the task's answer length (its inferenceMaxTokens): open-weight jobs have no such setting
+    max_tokens: (
+        int  # the task's answer length (its inferenceMaxTokens): open-weight jobs have no such setting
+    )
 
     def tuned_model(self, region: str, endpoint_url: str | None = None) -> str:
         """The job's `fine_tuned_model`, once it succeeded: the stack's MantleJobId output, retrieved."""

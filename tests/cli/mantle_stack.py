@@ -48,7 +48,9 @@ def chat_answer(text: str, prompt_tokens: int = 90, completion_tokens: int = 30)
 
 
 def error_answer(status: int, message: str, code: str | None = None) -> ChatAnswer:
-    return status, {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
+    return status, {
+        "error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}
+    }
 
 
 THROTTLED = error_answer(429, "Too many requests, please slow down", "rate_limit_exceeded")

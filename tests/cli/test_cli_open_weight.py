@@ -200,9 +200,8 @@ def test_watch_prints_a_line_per_poll_and_redraws_the_curve_until_it_succeeds(
     assert "final state after 4 polls" in result.stdout
     assert f"tuned model {TUNED_MODEL}" in words(result.stdout)
     # Redrawn when new points came, and once more with the final state.
-    assert [c["training"]["critic_rewards_mean"][0] for c in curves] == [[1.0, 2.0], [1.0, 2.0, 3.0]] + [
-        [1.0, 2.0, 3.0]
-    ]
+    drawn = [c["training"]["critic_rewards_mean"][0] for c in curves]
+    assert drawn == [[1.0, 2.0], [1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]
     assert (Path("reports") / f"{STACK}-reward-curve.png").read_bytes().startswith(PNG_MAGIC)
     assert_signed(mantle)
 
@@ -287,7 +286,9 @@ def test_stop_on_a_finished_job_says_so(
     assert cancels(mantle) == 0
 
 
-def test_stop_on_a_missing_job_says_it_is_gone(mantle: LoopbackMantle, run_cli: Callable[..., Result]) -> None:
+def test_stop_on_a_missing_job_says_it_is_gone(
+    mantle: LoopbackMantle, run_cli: Callable[..., Result]
+) -> None:
     result = stop(run_cli, "--yes")
     assert result.exit_code == 0, result.output
     assert f"job {JOB_ID} is gone (not found in {REGION}); nothing to stop" in result.stdout
