@@ -71,6 +71,18 @@ class LoopbackMantle(MantleServer):
     def job(self, status: str, job_id: str = JOB_ID, **fields: Any) -> dict[str, Any]:
         """A job with a fixed id (the stack's MantleJobId), created an hour ago."""
         job = self.add_job(status)
+        hyperparameters = {"n_epochs": 1, "batch_size": 4, "learning_rate_multiplier": 1.0}
+        job["method"] = {
+            "type": "reinforcement",
+            "reinforcement": {
+                "grader": {
+                    "type": "lambda",
+                    "lambda": {"function": open_weight_outputs()["RewardFunctionArn"]},
+                },
+                "hyperparameters": hyperparameters,
+            },
+        }
+        job["hyperparameters"] = hyperparameters
         job.update(fields)
         self.state.jobs.pop(job["id"])
         self.state.events.pop(job["id"])

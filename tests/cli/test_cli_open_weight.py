@@ -81,6 +81,7 @@ def test_running_job_shows_steps_reward_checkpoints_events_and_draws_the_curve(
     assert "checkpoints 1" in out
     assert "Fine-tuning job started" in out
     assert "base model openai.gpt-oss-20b" in out
+    assert "hyperparameters batch_size=4, learning_rate_multiplier=1.0, n_epochs=1" in out
     assert "tuned model" not in out
     (curve,) = curves
     assert curve["training"] == {"critic_rewards_mean": ([1.0, 2.0, 3.0], REWARDS)}
