@@ -240,7 +240,7 @@ def invoke(
     from rft.project import resolve_stack
 
     stack_name = resolve_stack(stack)
-    region = _region(region)
+    region = _region(region, stack_name)
     payload = invoking.read_payload(file) if file is not None else invoking.default_payload(stack_name)
     outputs = stack_outputs(client("cloudformation", region), stack_name)
     function = outputs.get("RewardFunctionName") or require_output(outputs, "RewardFunctionArn", stack_name)
@@ -336,7 +336,8 @@ def deploy_model(
 
     if timeout is not None and timeout <= 0:
         raise UserError(f"--timeout must be a number of seconds above 0, got {timeout:g}")
-    stack_name, region = resolve_stack(stack), _region(region)
+    stack_name = resolve_stack(stack)
+    region = _region(region, stack_name)
     if delete:
         deploying.delete(
             stack_name,

@@ -408,7 +408,7 @@ def draw(out_dir: Path, stack: str, job_id: str, seen: Progress) -> Path | None:
         return None
     return reward_curve(
         curve_path(out_dir, stack),
-        title=f"{stack} ({job_id}): {REWARD_METRIC} by step, from the job's metrics events",
+        title=f"{stack}: {REWARD_METRIC} by step, from the metrics events of job {job_id}",
         training={REWARD_METRIC: (seen.steps, seen.rewards)},
         validation={},
     )
