@@ -12,9 +12,10 @@ sampler's attempt gate registers. It translates the Converse request into a chat
 the answer back into Converse's shape, so the sampler's bounded concurrency, retries, error rules and
 cache apply unchanged, wherever the sampler lives:
 
-* one `converse()` is one HTTP attempt (the MantleClient's own retries are off), announced on
-  `before-send` / `response-received`, so the gate bounds attempts in flight and a call sleeping in
-  the sampler's jittered backoff holds no slot;
+* each HTTP attempt is announced on `before-send` / `response-received` (the MantleClient's own
+  retries are off), so the gate bounds attempts in flight and a call sleeping in a backoff holds no
+  slot; a dropped connection is tried again here, up to 3 attempts as botocore does for Converse,
+  after which the run stops (the endpoint is unreachable);
 * a 429 or a 5xx becomes a `ClientError` with a code the sampler retries (`ThrottlingException`,
   `ServiceUnavailableException`, `InternalServerException`); 401/403/404 become the codes it treats
   as fatal for the run; anything else a per-call error. A failed call is recorded as an error,
@@ -23,7 +24,9 @@ cache apply unchanged, wherever the sampler lives:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import random
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -34,6 +37,10 @@ CONVERSE_EVENTS = ("before-send.bedrock-runtime.Converse", "response-received.be
 API_LABEL = "bedrock-mantle chat completions"
 #: Seconds to wait for one answer: a long generation at a high max_tokens takes minutes.
 READ_TIMEOUT_S = 300.0
+#: Attempts at a call whose connection failed (botocore's standard mode makes 3 for Converse), and the
+#: base of their jittered backoff; after the last, the run stops: the endpoint is unreachable.
+CONNECTION_ATTEMPTS = 3
+CONNECTION_BACKOFF_S = 0.25
 FINISH_REASONS = {"stop": "end_turn", "length": "max_tokens", "content_filter": "content_filtered"}
 
 
@@ -135,27 +142,36 @@ def client_error(error: Any, endpoint: str) -> Exception:
 class ChatCompletionsClient:
     """The sampler's client interface (`converse`, `meta.events`) over `MantleClient.chat_completion`."""
 
-    def __init__(self, mantle: Any) -> None:
+    def __init__(
+        self, mantle: Any, sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None
+    ) -> None:
         from botocore.hooks import HierarchicalEmitter
 
         self._mantle = mantle
+        self._sleep = sleep
+        self._rng = rng or random.Random()
         self.meta = SimpleNamespace(
             events=HierarchicalEmitter(), region_name=mantle.region, endpoint_url=mantle.endpoint_url
         )
 
     def converse(self, **request: Any) -> dict[str, Any]:
+        """One chat completion in Converse's shape; a dropped connection is tried again first, as
+        botocore does for Converse, each attempt holding a gate slot only while it is on the wire."""
         from rft.open_weight import mantle_module
 
         body = chat_body(**request)
         before, after = CONVERSE_EVENTS
-        self.meta.events.emit(before, request=body)  # the gate: waits for a slot, or stops a cancelled run
-        try:
-            answer = self._mantle.chat_completion(body)
-        except mantle_module().MantleError as error:
-            raise client_error(error, self._mantle.endpoint_url) from None
-        finally:
-            self.meta.events.emit(after, request=body)
-        return converse_result(answer)
+        for attempt in range(1, CONNECTION_ATTEMPTS + 1):
+            self.meta.events.emit(before, request=body)  # the gate: waits for a slot, or stops the run
+            try:
+                return converse_result(self._mantle.chat_completion(body))
+            except mantle_module().MantleError as error:
+                if error.status or error.code == "no_credentials" or attempt == CONNECTION_ATTEMPTS:
+                    raise client_error(error, self._mantle.endpoint_url) from None
+            finally:
+                self.meta.events.emit(after, request=body)
+            self._sleep(self._rng.uniform(0, CONNECTION_BACKOFF_S * 2**attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 def chat_completions_factory(region: str, endpoint_url: str | None = None) -> Any:

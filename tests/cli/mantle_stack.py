@@ -54,6 +54,8 @@ def error_answer(status: int, message: str, code: str | None = None) -> ChatAnsw
 
 
 THROTTLED = error_answer(429, "Too many requests, please slow down", "rate_limit_exceeded")
+#: A `chat` answer that closes the connection without a response (a dropped connection).
+DROP: ChatAnswer = (0, {})
 
 
 class LoopbackMantle(MantleServer):
@@ -65,6 +67,9 @@ class LoopbackMantle(MantleServer):
         self.max_in_flight = 0
         self.finish_before_cancel: str | None = None
         super().__init__(**{"secrets": SECRETS, **kwargs})
+        # Room for many connections at once (the socketserver default backlog is 5): under load, a
+        # burst of --concurrency connects must not wait out SYN retransmits past the connect timeout.
+        self._httpd.socket.listen(256)
 
     # -- fixtures --------------------------------------------------------------------------------
 
@@ -195,6 +200,9 @@ class LoopbackMantle(MantleServer):
             finally:
                 with self._lock:
                     self.in_flight -= 1
+        if (status, payload) == DROP:
+            handler.close_connection = True
+            return
         data = json.dumps(payload).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")

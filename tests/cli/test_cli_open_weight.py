@@ -305,3 +305,12 @@ def test_stop_when_the_job_finishes_first_says_so(
     assert result.exit_code == 0, result.output
     assert f"job {JOB_ID} finished (succeeded) before it could be cancelled" in result.stdout
     assert cancels(mantle) == 1
+
+
+@pytest.mark.parametrize("extra", [(), ("--delete", "--yes")])
+def test_deploy_model_says_an_open_weight_model_needs_no_deployment(
+    mantle: LoopbackMantle, run_cli: Callable[..., Result], extra: tuple[str, ...]
+) -> None:
+    mantle.job("succeeded", fine_tuned_model=TUNED_MODEL)
+    result = run_cli("deploy-model", STACK, "--region", REGION, *extra)
+    assert_one_line_error(result, "open-weight model", "no deployment", f"rft evaluate {STACK} --model tuned")

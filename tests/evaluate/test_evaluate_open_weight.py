@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 from moto import mock_aws
-from typer.testing import CliRunner
 
 from rft.evaluate import command
 from tests.cli.helpers import deploy_stack
 from tests.cli.mantle_stack import (
+    DROP,
     JOB_ID,
     REGION,
     THROTTLED,
@@ -34,6 +34,7 @@ from tests.cli.mantle_stack import (
 from tests.reward.converse_server import point_boto3_at
 
 from .conftest import gold, records, user_text
+from .test_evaluate_command import base_right, run, tuned_right  # the same answer rules as for Converse
 
 BASE = "openai.gpt-oss-20b"
 LIMIT = 24
@@ -80,24 +81,6 @@ def mantle(open_weight: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Calla
     yield start
     for server in started:
         server.stop()
-
-
-def run(*args: str):
-    from rft.cli import app
-
-    return CliRunner().invoke(app, ["evaluate", *args], env={"COLUMNS": "160"})
-
-
-def index(prompt_id: str) -> int:
-    return int(prompt_id.rsplit("-", 1)[-1])
-
-
-def base_right(prompt_id: str) -> bool:
-    return index(prompt_id) % 2 == 0
-
-
-def tuned_right(prompt_id: str) -> bool:
-    return index(prompt_id) % 4 != 2
 
 
 class Answers:
@@ -240,3 +223,28 @@ def test_no_access_to_the_model_stops_the_run_naming_the_permission(workdir, man
     message = " ".join(result.stderr.split())
     assert "no access to the model" in message and "bedrock-mantle:CreateInference" in message
     assert len(server.chat_bodies) < LIMIT  # the run stopped instead of failing every call
+
+
+def test_a_dropped_connection_is_tried_again(workdir, mantle) -> None:
+    data = workdir("gsm8k")
+
+    def drop_first(model: str, prompt_id: str, attempt: int) -> ChatAnswer | None:
+        return DROP if attempt == 1 else None
+
+    answers = Answers(data / "test.jsonl", fail=drop_first)
+    mantle(answers)
+    result = run("gsm8k", "--model", "tuned", "--limit", "6")
+    assert result.exit_code == 0, result.output
+    assert set(answers.asked.values()) == {2}
+    (tuned,) = json.loads(Path("reports/evaluate-gsm8k.json").read_text())["models"]
+    assert (tuned["errors"], tuned["responses"]) == (0, 6)
+
+
+def test_an_unreachable_endpoint_stops_the_run(workdir, open_weight, monkeypatch) -> None:
+    workdir("gsm8k")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_MANTLE", "http://127.0.0.1:9")
+    result = run("gsm8k", "--model", "base", "--limit", "6")
+    assert result.exit_code == 1
+    message = " ".join(result.stderr.split())
+    assert "cannot reach" in message and "127.0.0.1:9/v1/chat/completions" in message
+    assert "Traceback" not in result.output
