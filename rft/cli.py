@@ -60,19 +60,18 @@ def _friendly(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _region(region: str | None, stack: str | None = None) -> str:
-    """--region, else the stack's own region (its config's), else the app's default region."""
-    from rft.project import default_region, stack_region
+def _region(region: str | None) -> str:
+    from rft.project import default_region
 
-    return region or (stack_region(stack) if stack else default_region())
+    return region or default_region()
 
 
 RegionOption = Annotated[
     str | None,
     typer.Option(
         "--region",
-        help="AWS region of the stack (default: the stack's rft:region in cdk.json, else the base "
-        "model's: us-east-1 for Nova, us-west-2 for open-weight models).",
+        help="AWS region of the stack (default: rft:region in cdk.json, else the base model's: "
+        "us-east-1 for Nova, us-west-2 for open-weight models).",
     ),
 ]
 StackArgument = Annotated[
@@ -240,7 +239,7 @@ def invoke(
     from rft.project import resolve_stack
 
     stack_name = resolve_stack(stack)
-    region = _region(region, stack_name)
+    region = _region(region)
     payload = invoking.read_payload(file) if file is not None else invoking.default_payload(stack_name)
     outputs = stack_outputs(client("cloudformation", region), stack_name)
     function = outputs.get("RewardFunctionName") or require_output(outputs, "RewardFunctionArn", stack_name)
@@ -285,7 +284,7 @@ def status(
     from rft.project import resolve_stack
 
     stack_name = resolve_stack(stack)
-    job_control.status(stack_name, _region(region, stack_name), _stdout(), watch_job=watch, out_dir=out)
+    job_control.status(stack_name, _region(region), _stdout(), watch_job=watch, out_dir=out)
 
 
 @app.command()
@@ -302,8 +301,7 @@ def stop(
     def confirm(question: str) -> bool:
         return yes or typer.confirm(question, default=False)
 
-    stack_name = resolve_stack(stack)
-    job_control.stop(stack_name, _region(region, stack_name), _stdout(), confirm=confirm)
+    job_control.stop(resolve_stack(stack), _region(region), _stdout(), confirm=confirm)
 
 
 @app.command("deploy-model")
@@ -336,8 +334,7 @@ def deploy_model(
 
     if timeout is not None and timeout <= 0:
         raise UserError(f"--timeout must be a number of seconds above 0, got {timeout:g}")
-    stack_name = resolve_stack(stack)
-    region = _region(region, stack_name)
+    stack_name, region = resolve_stack(stack), _region(region)
     if delete:
         deploying.delete(
             stack_name,

@@ -90,22 +90,14 @@ def cdk_context(path: Path = CDK_JSON) -> Mapping[str, Any]:
 
 
 def default_region() -> str:
-    """The region the app deploys its stacks to (`rft:region` in cdk.json), which is where to look."""
-    from stacks.config import APP_DEFAULTS  # pure: the one place the default region is written
+    """The region the app deploys its stacks to, which is where to look: `rft:region` in cdk.json,
+    else the region of cdk.json's `rft:baseModel` (the default model's when unset)."""
+    from stacks.config import APP_DEFAULTS, model_region  # pure: the model table holds the regions
 
-    region = cdk_context().get("rft:region")
-    return str(region) if region else str(APP_DEFAULTS["rft:region"])
-
-
-def stack_region(stack_name: str) -> str:
-    """The region the app deploys `stack_name` to: its task's loaded config (which follows the base
-    model when rft:region is unset: open-weight models run in us-west-2), else `default_region()`."""
-    from stacks.config import ConfigError, load_config
-
-    spec = task_for_stack(stack_name)
-    if spec is None:
-        return default_region()
-    try:
-        return str(load_config(spec, cdk_context().get).region)
-    except ConfigError:  # `rft config` reports it; finding a deployed stack should not stop on it
-        return default_region()
+    context = cdk_context()
+    region = context.get("rft:region")
+    return (
+        str(region)
+        if region
+        else model_region(str(context.get("rft:baseModel") or APP_DEFAULTS["rft:baseModel"]))
+    )

@@ -1,8 +1,10 @@
 """Deployment configuration: the defaults, what a user overrode in cdk.json or with `-c`, and checks.
 
 Each default lives in one place: a task's in its `TaskSpec` (tasks/<name>.py), the app's in
-`APP_DEFAULTS` below, the hyperparameter ranges in `lambda/rft_job/hyperparameter_ranges.py` (shared
-with the job function). cdk.json carries only what a user changes.
+`APP_DEFAULTS` below, the hyperparameter ranges (and the open-weight defaults) in
+`lambda/rft_job/hyperparameter_ranges.py` (shared with the job function), the models Bedrock RFT can
+train, with their backend, API id and regions, in `RFT_MODELS` below. cdk.json carries only what a
+user changes.
 
 Precedence, lowest first: the defaults, then CDK context, which holds cdk.json's `context` and the
 command line's `-c key=value` (strings). Within a task, a `rft:<task>` block is overridden by a
@@ -52,21 +54,85 @@ def _load_ranges() -> Any:
     return module
 
 
-HYPERPARAMETER_SPECS = _load_ranges().HYPERPARAMETER_SPECS
+_RANGES = _load_ranges()
+HYPERPARAMETER_SPECS = _RANGES.HYPERPARAMETER_SPECS
 HYPERPARAMETERS: tuple[str, ...] = tuple(HYPERPARAMETER_SPECS)
+OPEN_WEIGHT_HYPERPARAMETER_SPECS = _RANGES.OPEN_WEIGHT_HYPERPARAMETER_SPECS
+OPEN_WEIGHT_HYPERPARAMETERS: tuple[str, ...] = tuple(OPEN_WEIGHT_HYPERPARAMETER_SPECS)
+OPEN_WEIGHT_DEFAULTS: Mapping[str, Any] = _RANGES.OPEN_WEIGHT_DEFAULTS
+NOVA_TO_OPEN_WEIGHT: Mapping[str, str | None] = _RANGES.NOVA_TO_OPEN_WEIGHT
+# Every hyperparameter name of either API: the key check accepts all, the model's check then picks.
+ALL_HYPERPARAMETERS: tuple[str, ...] = (*HYPERPARAMETERS, *OPEN_WEIGHT_HYPERPARAMETERS)
 
-# -- Bedrock facts (docs/configuration.md cites the pages) -----------------------------------------
+# -- Bedrock facts (docs/configuration.md and docs/open-weight.md cite the pages) --------------------
+# The job backends: Nova's CreateModelCustomizationJob, and the OpenAI-compatible fine-tuning API
+# (`bedrock-mantle`) that trains the open-weight models. The names match the job resource's `Backend`.
+BACKEND_BEDROCK = "bedrock"
+BACKEND_MANTLE = "mantle"
+
+
+@dataclass(frozen=True)
+class RftModel:
+    """A base model Bedrock RFT trains: how the job is launched, what the API calls it, and where.
+
+    `model_id` is the id users write (`rft:baseModel`), `aliases` other spellings of it, and
+    `api_model_id` the id the job API is sent (and IAM's `bedrock-mantle:Model` condition names).
+    `regions` are those the RFT pages list for the model; the first is where a stack goes when
+    `rft:region` is not set.
+    """
+
+    model_id: str
+    name: str
+    backend: str
+    api_model_id: str
+    regions: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def is_open_weight(self) -> bool:
+        return self.backend == BACKEND_MANTLE
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return (self.model_id, *self.aliases)
+
+
 NOVA_2_LITE_ID = "amazon.nova-2-lite-v1:0:256k"
 NOVA_2_LITE = f"arn:aws:bedrock:us-east-1::foundation-model/{NOVA_2_LITE_ID}"
-# Base models this product can fine-tune (CreateModelCustomizationJob, REINFORCEMENT_FINE_TUNING),
-# with the regions Bedrock's RFT page lists for each.
-RFT_BASE_MODELS: Mapping[str, tuple[str, ...]] = {NOVA_2_LITE_ID: ("us-east-1",)}
-# Open-weight models Bedrock fine-tunes with RFT through its OpenAI-compatible fine-tuning API
-# (bedrock-mantle), not CreateModelCustomizationJob: this product cannot launch those jobs yet.
-OPEN_WEIGHT_RFT_MODELS: Mapping[str, tuple[str, ...]] = {
-    "openai.gpt-oss-20b": ("us-west-2",),
-    "qwen.qwen3-32b": ("us-west-2",),
-}
+# The one model table (pages reinforcement-fine-tuning, "Supported models for reinforcement
+# fine-tuning", and fine-tuning-openai-apis, "Supported models and regions"). Qwen3 32B is
+# `qwen.qwen3-32b` in the docs and `qwen.qwen3-32b-v1:0` (its bedrock-runtime id) in the public
+# notebook: both are accepted, and the API is sent the docs' id (an open question: docs/open-weight.md).
+RFT_MODELS: tuple[RftModel, ...] = (
+    RftModel(NOVA_2_LITE_ID, "Amazon Nova 2 Lite", BACKEND_BEDROCK, NOVA_2_LITE_ID, ("us-east-1",)),
+    RftModel(
+        "openai.gpt-oss-20b", "OpenAI gpt-oss-20b", BACKEND_MANTLE, "openai.gpt-oss-20b", ("us-west-2",)
+    ),
+    RftModel(
+        "qwen.qwen3-32b-v1:0",
+        "Qwen3 32B",
+        BACKEND_MANTLE,
+        "qwen.qwen3-32b",
+        ("us-west-2",),
+        aliases=("qwen.qwen3-32b",),
+    ),
+)
+_MODELS_BY_ID: Mapping[str, RftModel] = {i: m for m in RFT_MODELS for i in m.ids}
+
+
+def rft_model(model: str) -> RftModel | None:
+    """The table entry of a model id, alias or foundation-model ARN; None when Bedrock RFT has none."""
+    arn = _MODEL_ARN.fullmatch(model.strip())
+    return _MODELS_BY_ID.get(arn.group("id") if arn else model.strip())
+
+
+def model_region(model: str) -> str:
+    """Where a stack for `model` goes when `rft:region` is not set: the model's first region."""
+    found = rft_model(model) or rft_model(NOVA_2_LITE)
+    assert found is not None
+    return found.regions[0]
+
+
 # `us-east-1`, `eu-west-3`, `ap-southeast-2`, `us-gov-west-1`, `cn-north-1`, `il-central-1`, ...
 REGION_PATTERN = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}")
 _MODEL_ARN = re.compile(
@@ -78,7 +144,8 @@ _MODEL_ID = re.compile(r"([a-z]{2,7}\.)?[a-z0-9-]+\.[A-Za-z0-9._:-]+")
 
 # -- app-wide settings -----------------------------------------------------------------------------
 APP_DEFAULTS: Mapping[str, Any] = {
-    "rft:region": "us-east-1",
+    # None: the base model's region (`RFT_MODELS`): us-east-1 for Nova, us-west-2 for open-weight.
+    "rft:region": None,
     "rft:baseModel": NOVA_2_LITE,
     "rft:launchJob": True,
     "rft:destroyDataOnDelete": True,
@@ -203,7 +270,11 @@ class VpcSettings:
 
 @dataclass(frozen=True)
 class AppConfig:
-    """The settings every stack shares, already validated."""
+    """The settings every stack shares, already validated.
+
+    `base_model` is the model as configured; `model` its `RFT_MODELS` entry, which says which job
+    backend trains it (`is_open_weight`) and the id its API takes (`api_model_id`).
+    """
 
     region: str
     base_model: str
@@ -222,6 +293,26 @@ class AppConfig:
     output_expiration_days: int
     provenance: tuple[Setting, ...]
 
+    @property
+    def model(self) -> RftModel:
+        found = rft_model(self.base_model)
+        assert found is not None, "load_app_config accepts only models in RFT_MODELS"
+        return found
+
+    @property
+    def is_open_weight(self) -> bool:
+        """Trained through Bedrock's OpenAI-compatible fine-tuning API, not CreateModelCustomizationJob."""
+        return self.model.is_open_weight
+
+    @property
+    def api_model_id(self) -> str:
+        """The id the job API is sent: the docs' id for an open-weight model, the Nova id otherwise."""
+        return self.model.api_model_id
+
+    @property
+    def backend(self) -> str:
+        return self.model.backend
+
 
 @dataclass(frozen=True)
 class RftConfig(AppConfig):
@@ -239,8 +330,27 @@ class RftConfig(AppConfig):
     judge: JudgeSpec | None = None
 
     @property
-    def max_prompt_tokens(self) -> int:
+    def max_prompt_tokens(self) -> int | None:
+        """data_prep's prompt-length limit: Nova's `maxPromptLength`. The fine-tuning API takes no such
+        hyperparameter, so an open-weight stack keeps the task's default limit as a data check."""
+        if self.is_open_weight:
+            limit = self.task.hyperparameters.get("maxPromptLength")
+            return int(limit) if limit is not None else None
         return int(self.hyperparameters["maxPromptLength"])
+
+    @property
+    def inference_max_tokens(self) -> int:
+        """The response-length cap of a rollout: Nova's `inferenceMaxTokens`. The fine-tuning API takes
+        none, so tools that call an open-weight model (evaluate, rehearse) use the task's default."""
+        source = self.task.hyperparameters if self.is_open_weight else self.hyperparameters
+        return int(source["inferenceMaxTokens"])
+
+    @property
+    def samples_per_prompt(self) -> int:
+        """Responses per prompt GRPO compares: Nova's `trainingSamplePerPrompt`; the fine-tuning API
+        sets its own, unpublished, so open-weight tools use the task's default."""
+        source = self.task.hyperparameters if self.is_open_weight else self.hyperparameters
+        return int(source["trainingSamplePerPrompt"])
 
     @property
     def judge_model_id(self) -> str | None:
@@ -266,10 +376,14 @@ def load_app_config(context: ContextLike, tasks: Iterable[TaskSpec] | None = Non
     """
     ctx = _context(context, tasks)
     check_app_keys(ctx, _tasks(tasks))
-    provenance = tuple(_setting(ctx, key, APP_DEFAULTS[key]) for key in APP_DEFAULTS)
+    settings = {key: _setting(ctx, key, APP_DEFAULTS[key]) for key in APP_DEFAULTS}
+    base_model, model = _base_model(settings["rft:baseModel"].value)
+    if settings["rft:region"].value is None:  # unset: the region follows the model
+        settings["rft:region"] = Setting("rft:region", model.regions[0], DEFAULT_SOURCE)
+    provenance = tuple(settings.values())
     value = {s.key: s.value for s in provenance}
-    region = _region(value["rft:region"])
-    base_model = _base_model(value["rft:baseModel"], region)
+    region = _region(value["rft:region"], model)
+    _check_model_region(base_model, model, region)
     return AppConfig(
         region=region,
         base_model=base_model,
@@ -319,7 +433,7 @@ def load_config(task: TaskSpec, context: ContextLike, app: AppConfig | None = No
             f'`{prefix}` must be an object such as {{"hyperParameters": {{...}}}}, got '
             f"{type(block).__name__}; fix it in cdk.json (or use `-c {prefix}:<name>=<value>`)."
         )
-    check_task_keys(task, ctx)
+    check_task_keys(task, ctx, open_weight=app.is_open_weight)
 
     # (value, source) per flattened key, lowest precedence first.
     layers: dict[str, Setting] = {}
@@ -327,7 +441,9 @@ def load_config(task: TaskSpec, context: ContextLike, app: AppConfig | None = No
     def put(name: str, value: Any, source: str) -> None:
         layers[name] = Setting(f"{prefix}:{name}", value, source)
 
-    for name, value in task.hyperparameters.items():
+    # An open-weight job is sent the API's own names, with their one set of defaults; a task's
+    # defaults are Nova's names and values (its batch size is below nothing the docs show, 4).
+    for name, value in (OPEN_WEIGHT_DEFAULTS if app.is_open_weight else task.hyperparameters).items():
         put(name, value, DEFAULT_SOURCE)
     for name, value in task.data.items():
         put(name, value, DEFAULT_SOURCE)
@@ -342,15 +458,17 @@ def load_config(task: TaskSpec, context: ContextLike, app: AppConfig | None = No
     for name in TASK_SETTINGS:
         if name in block:
             put(name, block[name], block_source)
-    for name in (*HYPERPARAMETERS, *DATA_OPTIONS, *TASK_SETTINGS):
+    for name in (*ALL_HYPERPARAMETERS, *DATA_OPTIONS, *TASK_SETTINGS):
         key = f"{prefix}:{name}"
         if ctx.get(key) is not None:
             put(name, ctx.get(key), ctx.origin(key))
 
     value = {name: s.value for name, s in layers.items()}
-    hyperparameters = validate_hyperparameters(
-        {k: value[k] for k in value if k in HYPERPARAMETER_SPECS}, task.name
-    )
+    hyper = {k: value[k] for k in value if k in ALL_HYPERPARAMETERS}
+    if app.is_open_weight:
+        hyperparameters = validate_open_weight_hyperparameters(hyper, task.name, app.model)
+    else:
+        hyperparameters = validate_hyperparameters(hyper, task.name)
     data_options = _data_options({k: value[k] for k in value if k in DATA_OPTIONS}, task.name)
     settings: dict[str, Any] = {}
     judge = _judge(task, value, settings, layers)
@@ -395,9 +513,18 @@ def check_app_keys(context: Context, tasks: Iterable[TaskSpec]) -> None:
         )
 
 
-def check_task_keys(task: TaskSpec, context: Context) -> None:
-    """Keys inside `rft:<task>` (and its hyperParameters/data) and `rft:<task>:<name>` must exist."""
+def check_task_keys(task: TaskSpec, context: Context, *, open_weight: bool = False) -> None:
+    """Keys inside `rft:<task>` (and its hyperParameters/data) and `rft:<task>:<name>` must exist.
+
+    A hyperparameter of either API passes (the model's own check names the other API's equivalent);
+    a typo is matched against the names of the model's API (`open_weight`) only.
+    """
     prefix = f"rft:{task.name}"
+    own, other = (
+        (OPEN_WEIGHT_HYPERPARAMETERS, HYPERPARAMETERS)
+        if open_weight
+        else (HYPERPARAMETERS, OPEN_WEIGHT_HYPERPARAMETERS)
+    )
     judge_keys = set(JUDGE_SETTINGS)
     settings = [
         k for k in TASK_SETTINGS if task.judge is not None or task.kind == "rlaif" or k not in judge_keys
@@ -405,7 +532,7 @@ def check_task_keys(task: TaskSpec, context: Context) -> None:
     block = context.get(prefix) or {}
     where = _where(context, prefix)
     _check_names(task, block, [*BLOCK_KEYS], f"`{prefix}` {where}", settings_allowed=settings)
-    for section, known in (("hyperParameters", HYPERPARAMETERS), ("data", tuple(DATA_OPTIONS))):
+    for section, known in (("hyperParameters", own), ("data", tuple(DATA_OPTIONS))):
         sub = block.get(section)
         if sub is None:
             continue
@@ -413,13 +540,13 @@ def check_task_keys(task: TaskSpec, context: Context) -> None:
             raise TaskConfigError(
                 f"`{prefix}` → {section} {where} must be an object, got {type(sub).__name__}."
             )
-        _check_names(task, sub, list(known), f"`{prefix}` → {section} {where}")
-    flat = [*HYPERPARAMETERS, *DATA_OPTIONS, *settings]
+        _check_names(task, sub, list(known), f"`{prefix}` → {section} {where}", also_accepted=other)
+    flat = [*own, *DATA_OPTIONS, *settings]
     for key in sorted(context.values):
         if not key.startswith(prefix + ":"):
             continue
         name = key[len(prefix) + 1 :]
-        if name in flat:
+        if name in flat or name in other:
             continue
         if name in judge_keys:
             raise TaskConfigError(_no_judge(task, key))
@@ -435,6 +562,7 @@ def _check_names(
     where: str,
     *,
     settings_allowed: list[str] | None = None,
+    also_accepted: Iterable[str] = (),
 ) -> None:
     allowed = (
         known
@@ -442,7 +570,7 @@ def _check_names(
         else [k for k in known if k not in TASK_SETTINGS or k in settings_allowed]
     )
     for name in values:
-        if name in allowed:
+        if name in allowed or name in also_accepted:
             continue
         if name in JUDGE_SETTINGS:
             raise TaskConfigError(_no_judge(task, f"{where} → {name}"))
@@ -472,8 +600,17 @@ def _where(context: Context, key: str) -> str:
 
 # -- values ----------------------------------------------------------------------------------------
 def validate_hyperparameters(values: Mapping[str, Any], task_name: str) -> dict[str, Any]:
-    """Coerce and range-check RFT hyperparameters, naming the key to fix."""
+    """Coerce and range-check Nova RFT hyperparameters, naming the key to fix."""
     where = f"`rft:{task_name}` → hyperParameters in cdk.json (or `-c rft:{task_name}:<name>=<value>`)"
+    open_weight_names = {ow: nova for nova, ow in NOVA_TO_OPEN_WEIGHT.items() if ow is not None}
+    for name in values:
+        if name in OPEN_WEIGHT_HYPERPARAMETER_SPECS:
+            nova = open_weight_names.get(name)
+            fix = f"set rft:{task_name}:{nova} instead" if nova else f"Nova has no equivalent: remove {name}"
+            raise TaskConfigError(
+                f"{name} is a hyperparameter of the open-weight models (OpenAI-compatible API), but "
+                f"rft:baseModel is Nova; {fix}."
+            )
     unknown = sorted(set(values) - set(HYPERPARAMETERS))
     if unknown:
         raise TaskConfigError(
@@ -506,6 +643,65 @@ def validate_hyperparameters(values: Mapping[str, Any], task_name: str) -> dict[
             )
         checked[name] = value
     return checked
+
+
+def validate_open_weight_hyperparameters(
+    values: Mapping[str, Any], task_name: str, model: RftModel
+) -> dict[str, Any]:
+    """Coerce and check an open-weight job's hyperparameters (the OpenAI names), naming the fix.
+
+    Bedrock publishes no ranges for them, so a value must only be what the name implies: a positive
+    number, a whole one where it counts, or one of the listed words. A Nova name is refused with
+    the OpenAI name of the same knob: the API would reject it after the deploy.
+    """
+    for name in values:
+        if name in NOVA_TO_OPEN_WEIGHT:
+            equivalent = NOVA_TO_OPEN_WEIGHT[name]
+            fix = (
+                f"set rft:{task_name}:{equivalent} instead"
+                + (
+                    " (it scales the model's default learning rate)"
+                    if equivalent == "learning_rate_multiplier"
+                    else ""
+                )
+                if equivalent
+                else "the OpenAI-compatible API has no equivalent: remove it"
+            )
+            raise TaskConfigError(
+                f"{name} is a Nova hyperparameter, but rft:baseModel {model.model_id} is trained through "
+                f"Bedrock's OpenAI-compatible fine-tuning API; {fix}."
+            )
+    checked: dict[str, Any] = {}
+    for name, raw in values.items():
+        spec = OPEN_WEIGHT_HYPERPARAMETER_SPECS[name]
+        where = f"`rft:{task_name}` → hyperParameters in cdk.json (or -c rft:{task_name}:{name}=<value>)"
+        if spec.kind is str:
+            choice = str(raw).strip().lower()
+            if choice not in spec.choices:
+                raise TaskConfigError(f"{name} {raw!r} must be one of {spec.choices}; set it in {where}.")
+            checked[name] = choice
+            continue
+        if spec.auto and str(raw).strip().lower() == "auto":
+            checked[name] = "auto"
+            continue
+        rule = _open_weight_rule(spec)
+        try:
+            value = _as_int(raw, name) if spec.kind is int else _as_float(raw, name)
+        except ConfigError:
+            raise TaskConfigError(f"{name} {raw!r} must be {rule}; set it in {where}.") from None
+        low = spec.minimum
+        if low is not None and (value <= low if spec.exclusive_minimum else value < low):
+            raise TaskConfigError(f"{name} {raw} must be {rule}; set {name} in {where}.")
+        checked[name] = value
+    return checked
+
+
+def _open_weight_rule(spec: Any) -> str:
+    """`a whole number >= 1`, `a number > 0`, `a number > 0 or "auto"`."""
+    kind = "a whole number" if spec.kind is int else "a number"
+    bound = f" {'>' if spec.exclusive_minimum else '>='} {spec.minimum:g}" if spec.minimum is not None else ""
+    auto = ' or "auto"' if spec.auto else ""
+    return f"{kind}{bound}{auto}"
 
 
 def _judge(
@@ -603,56 +799,63 @@ def _data_options(values: Mapping[str, Any], task_name: str) -> dict[str, Any]:
     return options
 
 
-def _region(raw: Any) -> str:
+def _region(raw: Any, model: RftModel) -> str:
     region = str(raw or "").strip()
     if not REGION_PATTERN.fullmatch(region):
         raise ConfigError(
-            f"rft:region {raw!r} is not an AWS region name (like us-east-1); Bedrock RFT on "
-            f"{NOVA_2_LITE_ID} runs in {', '.join(RFT_BASE_MODELS[NOVA_2_LITE_ID])}."
+            f"rft:region {raw!r} is not an AWS region name (like us-east-1); Bedrock RFT runs "
+            f"{model.model_id} in {', '.join(model.regions)}: set -c rft:region={model.regions[0]}, or leave "
+            "rft:region unset (it follows rft:baseModel)."
         )
     return region
 
 
-def _base_model(raw: Any, region: str) -> str:
-    """The base model as given, once it is one this product can fine-tune in `region`."""
+def _supported_models() -> str:
+    return "; ".join(f"{m.model_id} ({', '.join(m.regions)})" for m in RFT_MODELS)
+
+
+def _base_model(raw: Any) -> tuple[str, RftModel]:
+    """The base model as given, with its `RFT_MODELS` entry, once it is one Bedrock RFT trains."""
     model = str(raw or "").strip()
     arn = _MODEL_ARN.fullmatch(model)
     if model.startswith("arn:") and not arn:
         raise ConfigError(
-            f"rft:baseModel {model!r} is not a Bedrock model ARN; use {NOVA_2_LITE} or the model id {NOVA_2_LITE_ID}."
+            f"rft:baseModel {model!r} is not a Bedrock model ARN; use a model id: {_supported_models()}."
         )
     if arn and arn.group("kind") != "foundation-model":
         raise ConfigError(
             f"rft:baseModel {model!r} is a {arn.group('kind')} ARN; bedrock-rft fine-tunes a foundation model: "
-            f"use {NOVA_2_LITE} or the model id {NOVA_2_LITE_ID}."
+            f"use a model id: {_supported_models()}."
         )
     model_id = arn.group("id") if arn else model
-    if model_id in OPEN_WEIGHT_RFT_MODELS:
+    entry = _MODELS_BY_ID.get(model_id)
+    if entry is None:
         raise ConfigError(
-            f"rft:baseModel {model_id}: Bedrock fine-tunes this open-weight model with RFT only through its "
-            "OpenAI-compatible fine-tuning API, which bedrock-rft does not support yet; use "
-            f"{NOVA_2_LITE_ID} (in us-east-1)."
+            f"rft:baseModel {model_id!r} is not a base model Bedrock RFT trains; use one of: "
+            f"{_supported_models()}. If Bedrock has added one, add it to RFT_MODELS in stacks/config.py."
         )
-    regions = RFT_BASE_MODELS.get(model_id)
-    if regions is None:
-        supported = ", ".join(f"{m} ({', '.join(r)})" for m, r in RFT_BASE_MODELS.items())
+    if arn and entry.is_open_weight:
         raise ConfigError(
-            f"rft:baseModel {model_id!r} is not a base model Bedrock RFT (CreateModelCustomizationJob) "
-            f"supports; supported: {supported}. If Bedrock has added one, add it to RFT_BASE_MODELS in "
-            "stacks/config.py."
+            f"rft:baseModel {model!r}: the OpenAI-compatible fine-tuning API names {entry.name} by its id; "
+            f"set -c rft:baseModel={entry.model_id}."
         )
-    if region not in regions:
+    return model, entry
+
+
+def _check_model_region(model: str, entry: RftModel, region: str) -> None:
+    """One region for the stack, the job and the model: one the RFT pages list for the model."""
+    if region not in entry.regions:
         raise ConfigError(
-            f"Bedrock RFT runs {model_id} in {', '.join(regions)} only, but rft:region is {region}; "
-            f"set rft:region to {regions[0]}."
+            f"Bedrock RFT trains {entry.model_id} in {', '.join(entry.regions)} only, but rft:region is "
+            f"{region}; set -c rft:region={entry.regions[0]} (or leave rft:region unset: it follows the model)."
         )
+    arn = _MODEL_ARN.fullmatch(model)
     if arn and arn.group("region") and arn.group("region") != region:
         raise ConfigError(
             f"rft:baseModel names region {arn.group('region')} but rft:region is {region}; the job and its "
-            f"IAM grant must name one region: use arn:aws:bedrock:{region}::foundation-model/{model_id} "
-            f"or the model id {model_id} alone."
+            f"IAM grant must name one region: use arn:aws:bedrock:{region}::foundation-model/{entry.model_id} "
+            f"or the model id {entry.model_id} alone."
         )
-    return model
 
 
 def _email(raw: Any) -> str:
@@ -794,5 +997,7 @@ def _context(context: ContextLike, tasks: Iterable[TaskSpec] | None) -> Context:
     keys = list(APP_DEFAULTS)
     for task in _tasks(tasks):
         keys.append(f"rft:{task.name}")
-        keys.extend(f"rft:{task.name}:{name}" for name in (*HYPERPARAMETERS, *DATA_OPTIONS, *TASK_SETTINGS))
+        keys.extend(
+            f"rft:{task.name}:{name}" for name in (*ALL_HYPERPARAMETERS, *DATA_OPTIONS, *TASK_SETTINGS)
+        )
     return Context({k: v for k in keys if (v := context(k)) is not None})

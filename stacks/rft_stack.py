@@ -11,7 +11,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from data_prep import DataPrepError, PrepOptions, PrepResult, prepare
-from stacks.bedrock_model import BedrockModel, OpenWeightModel
+from stacks.bedrock_model import BaseModel, BedrockModel, OpenWeightModel
 from stacks.bedrock_rft_job import BedrockRftJob
 from stacks.config import (
     AppConfig,
@@ -146,7 +146,7 @@ def pipeline_props(config: RftConfig, data: PrepResult) -> RftPipelineProps:
             log_retention=log_retention,
         ),
         hyperparameters=config.hyperparameters,
-        base_model=BedrockModel(config.base_model, region=config.region),
+        base_model=base_model(config),
         launch_job=config.launch_job,
         destroy_data_on_delete=config.destroy_data_on_delete,
         log_retention=log_retention,
@@ -158,6 +158,13 @@ def pipeline_props(config: RftConfig, data: PrepResult) -> RftPipelineProps:
         noncurrent_version_days=config.noncurrent_version_days,
         output_expiration_days=config.output_expiration_days,
     )
+
+
+def base_model(config: AppConfig) -> BaseModel:
+    """The model value object whose type picks the job backend (`RFT_MODELS` in stacks/config.py)."""
+    if config.is_open_weight:
+        return OpenWeightModel(config.model.model_id, config.api_model_id, config.region)
+    return BedrockModel(config.base_model, region=config.region)
 
 
 def _key(scope: Construct, construct_id: str, arn: str) -> kms.IKey | None:
@@ -180,6 +187,14 @@ def reward_judge(config: RftConfig) -> RewardJudge | None:
         max_concurrency=judge.max_concurrency,
         timeout_s=judge.timeout_s,
     )
+
+
+def _one_line(error: Exception) -> str:
+    """A data error that breaks one rule reads as one line (`rule: offenders. Fix: ...`), like a
+    config error; several rules keep data_prep's list, one per line."""
+    if isinstance(error, DataPrepError) and len(error.problems) == 1:
+        return error.problems[0].describe()
+    return str(error)
 
 
 def build_task_stack(
@@ -211,6 +226,6 @@ def build_task_stack(
         stack.node.set_context("aws:cdk:disable-stack-trace", True)
         # CloudFormation rejects a template without resources; this no-op one keeps it valid.
         CfnWaitConditionHandle(stack, "NotBuilt")
-        Annotations.of(stack).add_error(f"{task.stack_name} ({task.name}): {error}")
+        Annotations.of(stack).add_error(f"{task.stack_name} ({task.name}): {_one_line(error)}")
         return stack
     return RftStack(scope, task, config=config, data=data)

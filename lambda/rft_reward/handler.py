@@ -8,7 +8,8 @@ Every guarantee of the contract lives in `RewardHandler`, for both kinds of scor
   its time budget (`SCORE_TIMEOUT_S`, see `time_budget`) cost that sample a score of 0 and a
   metric saying why, never the batch (a failed or timed-out batch is retried by Bedrock and then
   fails the whole job);
-* a non-list event is logged and answered with `[]`;
+* the event is the JSON array of samples, or `{"trajectories": [...]}` (the open-weight sample's
+  form); anything else is logged and answered with `[]`;
 * scores are finite floats in [0, 1];
 * one EMF blob per batch and structured logs that never contain sample text.
 """
@@ -25,7 +26,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from rft_reward import metric_names as names
 from rft_reward.environment import DEFAULT_DEADLINE_MARGIN_S, deadline_from_context
-from rft_reward.reward_input import SAMPLE_ERROR_REASONS, Sample, SampleError, parse_sample
+from rft_reward.reward_input import SAMPLE_ERROR_REASONS, Sample, SampleError, event_samples, parse_sample
 from rft_reward.reward_output import (
     INTERNAL_ERROR,
     INVALID_SCORE,
@@ -111,9 +112,11 @@ class RewardHandler:
             return self._all_failed(event)
 
     def _score_event(self, event: Any, context: Any) -> list[dict[str, Any]]:
-        if not isinstance(event, list):
+        items = event_samples(event)
+        if items is None:
             self.logger.error(
-                "Reward event must be a JSON array of samples; returning no results",
+                'Reward event must be a JSON array of samples (or {"trajectories": [...]}); '
+                "returning no results",
                 extra={"event_type": type(event).__name__},
             )
             self.metrics.add_metric(name=names.INVALID_EVENTS, unit=MetricUnit.Count, value=1)
@@ -121,7 +124,7 @@ class RewardHandler:
         ids: list[Any] = []
         slots: list[Sample | Score] = []
         require_reference = self.require_reference
-        for item in event:
+        for item in items:
             sample_id = item.get("id") if isinstance(item, dict) else None
             ids.append(sample_id)
             try:
@@ -273,11 +276,12 @@ class RewardHandler:
 
     def _all_failed(self, event: Any) -> list[dict[str, Any]]:
         """Last resort after an internal error: zero for every sample, ids preserved."""
-        if not isinstance(event, list):
+        items = event_samples(event)
+        if items is None:
             return []
         self.metrics.add_metric(name=names.INTERNAL_ERRORS, unit=MetricUnit.Count, value=1)
         score = failed(INTERNAL_ERROR)
-        return [to_result(item.get("id") if isinstance(item, dict) else None, score) for item in event]
+        return [to_result(item.get("id") if isinstance(item, dict) else None, score) for item in items]
 
 
 def make_handler(

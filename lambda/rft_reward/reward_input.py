@@ -1,14 +1,19 @@
-"""The input side of the reward Lambda contract: one sample of a Bedrock RFT batch.
+"""The input side of the reward Lambda contract: the samples of a Bedrock RFT batch.
 
-Bedrock sends `[{"id", "messages", "reference_answer" | "metadata": {...}}, ...]`. The public
-docs disagree on where `reference_answer` lives and the generated turn's role and content shape
-vary by model, so all of that is resolved once here instead of in every scorer. A sample this
-module cannot read raises `SampleError` with a metric-like reason; the handler turns that into a
-score of 0 for that sample alone.
+Bedrock sends `[{"id", "messages", "metadata": {"reference_answer", ...}}, ...]` to Nova and
+open-weight jobs alike (pages `reward-functions`, `reward-functions-open-weight`). The public
+samples disagree with the docs and with each other: the Nova sample also reads a top-level
+`reference_answer`, the open-weight sample reads a `{"trajectories": [...]}` event and
+`reference_answer.text` where its data file holds a plain string. Where the docs are silent every
+shape in circulation is accepted (docs/reward-contract.md, "What the Lambda receives"), once
+here instead of in every scorer, so a job can never score 0 because of where a reference sat. A
+sample this module cannot read raises `SampleError` with a metric-like reason; the handler turns
+that into a score of 0 for that sample alone.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +27,11 @@ MISSING_RESPONSE = "missing_response"
 BAD_RESPONSE = "bad_response"
 MISSING_REFERENCE = "missing_reference"
 SAMPLE_ERROR_REASONS = (BAD_SAMPLE, MISSING_RESPONSE, BAD_RESPONSE, MISSING_REFERENCE)
+
+#: The one wrapper an event's samples are known to come in (the public open-weight reward sample).
+TRAJECTORIES = "trajectories"
+# `{"text": ...}` (and content-block-like `{"type": "text", "text": ...}`): a wrapper, not a reference.
+_TEXT_WRAPPER_KEYS = frozenset({"text", "type"})
 
 
 class SampleError(ValueError):
@@ -38,7 +48,8 @@ class Sample:
     """The parts of one input sample a scorer needs.
 
     `response_text` is the generated (last) turn as one string; `prompt_messages` are the turns
-    before it; `reference` is `reference_answer` from the top level, else from `metadata`.
+    before it; `reference` is `reference_answer` from `metadata`, else from the top level
+    (`find_reference`).
     """
 
     id: Any
@@ -72,22 +83,68 @@ _set_raw = Sample.raw.__set__
 _new_sample = object.__new__
 
 
-def find_reference(obj: dict[str, Any]) -> Any:
-    """`reference_answer` at the top level (preferred), else inside `metadata`, else None.
+def event_samples(event: Any) -> list[Any] | None:
+    """The samples of a reward event: the JSON array itself, or the array under `trajectories`.
 
-    The Bedrock docs put it in `metadata`, the SageMaker docs at the top level; accepting both
-    stops a whole job from silently scoring 0 because of where a converter put it.
+    None for anything else: the handler logs it and answers `[]`.
     """
-    top = obj.get("reference_answer")
-    if top is not None and not is_empty(top):
-        return top
+    if isinstance(event, list):
+        return event
+    if isinstance(event, dict):
+        samples = event.get(TRAJECTORIES)
+        if isinstance(samples, list):
+            return samples
+    return None
+
+
+def find_reference(obj: dict[str, Any]) -> Any:
+    """`reference_answer` inside `metadata` (preferred), else at the top level, else None; unwrapped
+    by `unwrap_reference`.
+
+    The Bedrock docs put it in `metadata`, the SageMaker docs and both public samples at the top
+    level; accepting both stops a whole job from silently scoring 0 because of where a converter
+    or the service put it.
+    """
     metadata = obj.get("metadata")
     if isinstance(metadata, dict):
         nested = metadata.get("reference_answer")
-        # A non-empty object is the common case: no call for it (is_empty would say the same).
-        if (type(nested) is dict and nested) or not is_empty(nested):
+        # A non-empty object that is no wrapper is the common case: no call for it.
+        if type(nested) is dict and nested and "text" not in nested:
             return nested
+        if nested is not None and not is_empty(nested := unwrap_reference(nested)):
+            return nested
+    top = obj.get("reference_answer")
+    if top is not None:
+        top = unwrap_reference(top)
+        if not is_empty(top):
+            return top
     return None
+
+
+def unwrap_reference(value: Any) -> Any:
+    """A reference as the data file held it.
+
+    `{"text": X}` (the public open-weight sample reads `reference_answer.text`; AWS's evaluation
+    pipelines wrap a string gold that way) is X; an object with any other key is the data's own
+    and kept. A string that is a JSON object (a service that serialised an object reference, as
+    such a wrapper would) is that object. Anything else is returned as it is.
+    """
+    if type(value) is dict or isinstance(value, dict):
+        if (
+            "text" not in value
+            or not _TEXT_WRAPPER_KEYS.issuperset(value)
+            or value.get("type", "text") != "text"
+        ):
+            return value
+        value = value["text"]
+    if isinstance(value, str) and value.lstrip()[:1] == "{":
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            return value
+        if type(decoded) is dict and decoded:
+            return decoded
+    return value
 
 
 def content_text(content: Any) -> str:
@@ -134,7 +191,7 @@ def parse_sample(obj: Any, *, require_reference: bool = True) -> Sample:
     response_text = content if isinstance(content, str) else content_text(content)
     reference = find_reference(obj)
     if reference is None and require_reference:
-        raise SampleError(MISSING_REFERENCE, "no reference_answer at the top level or in metadata")
+        raise SampleError(MISSING_REFERENCE, "no reference_answer in metadata or at the top level")
     prompt_messages = messages[:-1]
     for message in prompt_messages:  # a plain loop: most prompts are all objects, kept as they are
         if not isinstance(message, dict):

@@ -117,11 +117,7 @@ def preflight(
         raise UserError(
             f"the {spec.name} training split {data} is missing; write it with `python -m data_prep {spec.name}`"
         )
-    k = (
-        request.samples
-        if request.samples is not None
-        else int(config.hyperparameters["trainingSamplePerPrompt"])
-    )
+    k = request.samples if request.samples is not None else config.samples_per_prompt
     if k < 1:
         raise UserError(f"--samples must be at least 1, got {k}")
     prompts = read_prompts(data, request.limit)

@@ -77,9 +77,9 @@ def test_reference_inside_metadata_is_accepted() -> None:
     assert scores([finqa_sample(in_metadata=True)]) == [1.0]
 
 
-def test_top_level_reference_is_preferred_over_metadata() -> None:
-    sample = finqa_sample("ANSWER: yes", {"answer": "yes"})
-    sample["metadata"] = {"reference_answer": {"answer": "no"}}
+def test_metadata_reference_is_preferred_over_top_level() -> None:
+    sample = finqa_sample("ANSWER: yes", {"answer": "no"})
+    sample["metadata"] = {"reference_answer": {"answer": "yes"}}
     assert scores([sample]) == [1.0]
 
 

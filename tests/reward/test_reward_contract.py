@@ -63,10 +63,18 @@ def test_reference_inside_metadata_is_accepted() -> None:
     assert result["aggregate_reward_score"] == 1.0
 
 
-def test_top_level_reference_is_preferred_over_metadata() -> None:
-    sample = make_sample("#### 48", {"final_answer": "48"})
-    sample["metadata"] = {"reference_answer": {"final_answer": "7"}}
+def test_metadata_reference_is_preferred_over_top_level() -> None:
+    """The Bedrock docs' place (pages reward-functions, reward-functions-open-weight) wins."""
+    sample = make_sample("#### 48", {"final_answer": "7"})
+    sample["metadata"] = {"reference_answer": {"final_answer": "48"}}
     assert parse_sample(sample).reference == {"final_answer": "48"}
+    assert gsm8k_handler([sample], None)[0]["aggregate_reward_score"] == 1.0
+
+
+@pytest.mark.parametrize("empty", [None, "", " ", {}, [], {"text": ""}])
+def test_empty_metadata_reference_falls_back_to_top_level(empty: Any) -> None:
+    sample = make_sample("#### 48", "48")
+    sample["metadata"] = {"reference_answer": empty}
     assert gsm8k_handler([sample], None)[0]["aggregate_reward_score"] == 1.0
 
 

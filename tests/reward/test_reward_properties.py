@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -10,6 +11,7 @@ from gsm8k_reward.scoring import score as gsm8k_score
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rft_reward import Sample, Score, make_handler
+from rft_reward.reward_input import event_samples
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12)
 json_values = st.recursive(
@@ -38,7 +40,16 @@ message = st.fixed_dictionaries(
         "content": content,
     },
 )
-reference = json_values | st.sampled_from(["48", "#### 48", 48, {"final_answer": "48"}, {"answer": "-3.5"}])
+plain_reference = json_values | st.sampled_from(
+    ["48", "#### 48", 48, {"final_answer": "48"}, {"answer": "-3.5"}]
+)
+# The wrappers in circulation (rft_reward.reward_input.unwrap_reference), around anything.
+reference = (
+    plain_reference
+    | st.builds(lambda v: {"text": v}, plain_reference)
+    | st.builds(lambda v: {"type": "text", "text": v}, plain_reference)
+    | st.builds(lambda v: {"text": json.dumps(v)}, plain_reference)
+)
 sample = json_values | st.fixed_dictionaries(
     {},
     optional={
@@ -48,15 +59,20 @@ sample = json_values | st.fixed_dictionaries(
         "metadata": st.fixed_dictionaries({}, optional={"reference_answer": reference}) | json_values,
     },
 )
-events = st.lists(sample, max_size=5) | json_values
+events = (
+    st.lists(sample, max_size=5)
+    | st.fixed_dictionaries({"trajectories": st.lists(sample, max_size=5)})
+    | json_values
+)
 
 
 def assert_contract(event: Any, results: Any) -> None:
-    if not isinstance(event, list):
+    items = event_samples(event)
+    if items is None:
         assert results == []
         return
-    assert isinstance(results, list) and len(results) == len(event)
-    for item, result in zip(event, results, strict=True):
+    assert isinstance(results, list) and len(results) == len(items)
+    for item, result in zip(items, results, strict=True):
         expected_id = item.get("id") if isinstance(item, dict) else None
         assert result["id"] is expected_id
         value = result["aggregate_reward_score"]

@@ -67,3 +67,33 @@ def test_invalid_data_fails_synth_with_the_rule_and_no_traceback(tmp_path):
     # The task's data problem fails its own stack (an error annotation the CLI prints as one line).
     assert "ERROR GsmRftStack (gsm8k):" in result.stderr and "maxPromptLength" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cdk_synth_every_stack_for_an_open_weight_model_and_a_wrong_region_in_one_line(tmp_path):
+    """`-c rft:baseModel=qwen.qwen3-32b-v1:0` alone: every task's stack synthesizes on the mantle
+    backend in us-west-2 (the region follows the model); with a region that does not serve it, the
+    app fails before synth with one line naming the fix. gpt-oss is synthesized in-process
+    (test_config_open_weight.py)."""
+    result = run_cdk("synth", "--all", "--quiet", "-c", "rft:baseModel=qwen.qwen3-32b-v1:0", outdir=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for stack in ("GsmRftStack", "FinqaRftStack", "PandalmRftStack"):
+        template = json.loads((tmp_path / "cdk.out" / f"{stack}.template.json").read_text())
+        (job,) = [r for r in template["Resources"].values() if r["Type"] == "Custom::BedrockRftJob"]
+        assert (job["Properties"]["Backend"], job["Properties"]["BaseModelIdentifier"]) == (
+            "mantle",
+            "qwen.qwen3-32b",
+        )
+        assert "-us-west-2/" in json.dumps(job["Properties"]["TrainingDataUri"]), stack
+    wrong = run_cdk(
+        "synth",
+        "GsmRftStack",
+        "--quiet",
+        "-c",
+        "rft:baseModel=openai.gpt-oss-20b",
+        "-c",
+        "rft:region=us-east-1",
+        outdir=tmp_path / "wrong",
+    )
+    assert wrong.returncode != 0
+    (line,) = [line for line in wrong.stderr.splitlines() if line.startswith("error: ")]
+    assert "set -c rft:region=us-west-2" in line and "Traceback" not in wrong.stderr

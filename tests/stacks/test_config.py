@@ -45,7 +45,9 @@ def fails(match: str, task=GSM8K, *, error: type[ConfigError] = ConfigError, **o
 def test_with_no_context_the_task_spec_defaults_are_what_deploys(task):
     config = load(task)
     assert config.hyperparameters == dict(task.hyperparameters)
-    assert config.region == APP_DEFAULTS["rft:region"] and config.base_model == NOVA_2_LITE
+    # rft:region unset: the region follows the (Nova) model.
+    assert APP_DEFAULTS["rft:region"] is None
+    assert config.region == "us-east-1" and config.base_model == NOVA_2_LITE and not config.is_open_weight
     assert config.launch_job is True and config.log_retention_days == 30
     assert config.judge == task.judge
     assert config.reward_reserved_concurrency == task.reward_reserved_concurrency
@@ -214,21 +216,18 @@ def test_good_judge_overrides_reach_the_judge_environment():
         ({"rft:region": "US-EAST-1"}, r"is not an AWS region name"),
         (
             {"rft:region": "eu-west-1"},
-            r"runs amazon.nova-2-lite-v1:0:256k in us-east-1 only, but rft:region is eu-west-1",
+            r"trains amazon.nova-2-lite-v1:0:256k in us-east-1 only, but rft:region is eu-west-1; "
+            r"set -c rft:region=us-east-1",
         ),
         (
             {"rft:baseModel": "arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-2-lite-v1:0:256k"},
             r"rft:baseModel names region us-west-2 but rft:region is us-east-1",
         ),
         (
-            {"rft:baseModel": "openai.gpt-oss-20b"},
-            r"OpenAI-compatible fine-tuning API, which bedrock-rft does not support",
+            {"rft:baseModel": "openai.gpt-oss-20b", "rft:region": "us-east-1"},
+            r"trains openai.gpt-oss-20b in us-west-2 only, but rft:region is us-east-1; set -c rft:region=us-west-2",
         ),
-        (
-            {"rft:baseModel": "qwen.qwen3-32b", "rft:region": "us-west-2"},
-            r"qwen.qwen3-32b: .*does not support yet",
-        ),
-        ({"rft:baseModel": "amazon.nova-pro-v1:0"}, r"not a base model Bedrock RFT .* supports"),
+        ({"rft:baseModel": "amazon.nova-pro-v1:0"}, r"not a base model Bedrock RFT trains; use one of"),
         ({"rft:baseModel": "arn:nonsense"}, r"is not a Bedrock model ARN"),
         (
             {

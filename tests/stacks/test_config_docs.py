@@ -147,3 +147,50 @@ def test_rft_config_json_and_the_synth_error_for_a_misspelled_key(tmp_path, monk
     assert "did you mean `rft:gsm8k:epochCount`?" in bad.output and "Traceback" not in bad.output
     unknown = CliRunner().invoke(rft_app, ["config", "NoSuchStack"])
     assert unknown.exit_code == 1 and "unknown task or stack 'NoSuchStack'" in unknown.output
+
+
+# -- the Models section: the model table and the open-weight hyperparameters --------------------------
+@pytest.fixture(scope="module")
+def model_tables() -> tuple[list[list[str]], list[list[str]]]:
+    models, hyperparameters, *_ = tables(section(README.read_text(encoding="utf-8"), "Models"))
+    return models, hyperparameters
+
+
+def test_the_model_table_is_the_code_table(model_tables):
+    from stacks.config import RFT_MODELS
+
+    header, *rows = model_tables[0]
+    assert header == ["model", "`rft:baseModel`", "API model id", "region", "job backend"]
+    documented = [
+        (
+            name,
+            tuple(code(i.strip()) for i in ids.split(",")),
+            code(api),
+            tuple(code(r.strip()) for r in regions.split(",")),
+            code(backend),
+        )
+        for name, ids, api, regions, backend in rows
+    ]
+    assert documented == [(m.name, m.ids, m.api_model_id, m.regions, m.backend) for m in RFT_MODELS]
+
+
+def test_the_open_weight_hyperparameter_table_is_the_code_table(model_tables):
+    from stacks.config import OPEN_WEIGHT_DEFAULTS, OPEN_WEIGHT_HYPERPARAMETER_SPECS
+
+    header, *rows = model_tables[1]
+    assert header == ["name", "allowed", "default", "in the Bedrock docs"]
+    documented = {code(name): (allowed, code(default), in_docs) for name, allowed, default, in_docs in rows}
+    assert list(documented) == list(OPEN_WEIGHT_HYPERPARAMETER_SPECS)
+    for name, spec in OPEN_WEIGHT_HYPERPARAMETER_SPECS.items():
+        allowed, default, in_docs = documented[name]
+        if spec.choices:
+            expected = ", ".join(f"`{c}`" for c in spec.choices)
+        else:
+            kind = "a whole number" if spec.kind is int else "a number"
+            expected = f"{kind} {'>' if spec.exclusive_minimum else '≥'} {spec.minimum:g}"
+            expected += ", or `auto`" if spec.auto else ""
+        assert allowed == expected, name
+        assert default == (
+            shown_value(OPEN_WEIGHT_DEFAULTS[name]) if name in OPEN_WEIGHT_DEFAULTS else NOT_SET
+        ), name
+        assert in_docs == ("yes" if spec.documented else "no"), name
