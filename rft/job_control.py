@@ -180,14 +180,14 @@ def stack_job(stack: str, region: str) -> StackJob:
     from rft import open_weight
 
     outputs = stack_outputs(client("cloudformation", region), stack)
-    # An open-weight stack's job is a mantle fine-tuning job, named by its id (rft.open_weight).
-    job_key = open_weight.JOB_ID_OUTPUT if open_weight.is_open_weight(outputs) else "JobName"
-    job_name = require_output(outputs, job_key, stack)
+    job_name = require_output(outputs, "JobName", stack)
     if job_name == NOT_LAUNCHED:
         raise UserError(
             f"stack {stack!r} was deployed with rft:launchJob=false, so it has no job; set it to true in "
             f"cdk.json and `make deploy STACK={stack}` to launch one"
         )
+    if open_weight.is_open_weight(outputs):  # a mantle fine-tuning job, read by its id (rft.open_weight)
+        job_name = require_output(outputs, open_weight.JOB_ID_OUTPUT, stack)
     return StackJob(stack, job_name, outputs)
 
 

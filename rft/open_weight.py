@@ -103,20 +103,6 @@ def mantle_client(
     return mantle
 
 
-def configured_api_model(config: Any) -> str | None:
-    """The model id the mantle API takes for the config's base model; None for a Nova model.
-
-    The model table is stacks/config.py's (`RftConfig.is_open_weight`, and the API id of the model).
-    """
-    if not getattr(config, "is_open_weight", False):
-        return None
-    for name in ("api_model_id", "open_weight_api_id"):
-        value = getattr(config, name, None)
-        if value:
-            return str(value)
-    return str(config.base_model)
-
-
 def _needs(action: str) -> str:
     return f"bedrock-mantle:{action} on arn:aws:bedrock-mantle:<region>:<account>:project/default"
 

@@ -195,10 +195,7 @@ class OpenWeightTarget:
 
     stack: str
     region: str
-    base_model: str
-    max_tokens: (
-        int  # the task's answer length (its inferenceMaxTokens): open-weight jobs have no such setting
-    )
+    base_model: str  # its API id (stacks/config.py's model table)
 
     def tuned_model(self, region: str, endpoint_url: str | None = None) -> str:
         """The job's `fine_tuned_model`, once it succeeded: the stack's MantleJobId output, retrieved."""
@@ -244,17 +241,8 @@ class OpenWeightTarget:
         )
 
 
-def open_weight_target(config: Any, spec: Any) -> OpenWeightTarget | None:
-    """The open-weight target of a loaded config (stacks.config.RftConfig) for the task `spec`; None
-    for a Nova stack."""
-    from rft.open_weight import configured_api_model
-
-    api_model = configured_api_model(config)
-    if api_model is None:
+def open_weight_target(config: Any, stack: str) -> OpenWeightTarget | None:
+    """The open-weight target of a loaded config (stacks.config.RftConfig); None for a Nova stack."""
+    if not config.is_open_weight:
         return None
-    return OpenWeightTarget(
-        stack=spec.stack_name,
-        region=str(config.region),
-        base_model=api_model,
-        max_tokens=int(spec.hyperparameters["inferenceMaxTokens"]),
-    )
+    return OpenWeightTarget(stack=stack, region=str(config.region), base_model=str(config.api_model_id))

@@ -105,7 +105,7 @@ def _config(spec: TaskSpec):  # -> stacks.config.RftConfig
 
 def inference_for(config, samples: int, max_tokens: int | None, temperature: float | None) -> Inference:
     """The settings every call uses: the task's inferenceMaxTokens, and 0 or 1.0 by K unless given."""
-    max_tokens = max_tokens or int(config.hyperparameters["inferenceMaxTokens"])
+    max_tokens = max_tokens or config.inference_max_tokens
     temperature = default_temperature(samples) if temperature is None else temperature
     if not 0.0 <= temperature <= 1.0:
         raise UserError(f"--temperature must be within 0..1, got {temperature:g}")
@@ -264,7 +264,7 @@ def evaluate(
     """Sample, score, report. `confirm(question)` is asked before a large run (None: refuse it)."""
     spec = resolve_task(request.target)
     config = _config(spec)
-    open_weight = open_weight_target(config, spec)  # None: Nova, through Converse
+    open_weight = open_weight_target(config, spec.stack_name)  # None: Nova, through Converse
     region = request.region or (open_weight.region if open_weight else default_region())
     path = data_file(spec.name, request.data)
     prompts = read_prompts(path, request.limit)
@@ -278,8 +278,7 @@ def evaluate(
             out_dir=request.out_dir,
             stack_name=spec.stack_name,
         )
-    max_tokens = request.max_tokens or (open_weight.max_tokens if open_weight else None)
-    inference = inference_for(config, request.samples, max_tokens, request.temperature)
+    inference = inference_for(config, request.samples, request.max_tokens, request.temperature)
     max_tokens, temperature = inference.max_tokens, inference.temperature
     scorer = scorer_for(spec.name, request.judge, request.judge_model)  # fails before anything is paid for
 

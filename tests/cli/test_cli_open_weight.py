@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from rft import job_control, plots
+from rft import job_control, plots, project
 from rft.errors import EXIT_JOB_FAILED
 
 from .helpers import assert_one_line_error, deploy_stack
@@ -314,3 +314,23 @@ def test_deploy_model_says_an_open_weight_model_needs_no_deployment(
     mantle.job("succeeded", fine_tuned_model=TUNED_MODEL)
     result = run_cli("deploy-model", STACK, "--region", REGION, *extra)
     assert_one_line_error(result, "open-weight model", "no deployment", f"rft evaluate {STACK} --model tuned")
+
+
+def test_without_region_the_stack_is_found_where_the_model_runs(
+    mantle: LoopbackMantle, run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context = {k: v for k, v in project.cdk_context().items() if k != "rft:region"}
+    monkeypatch.setattr(project, "cdk_context", lambda *_: {**context, "rft:baseModel": "openai.gpt-oss-20b"})
+    mantle.job("running")
+    assert run_cli("status", STACK).exit_code == 0
+    result = run_cli("stop", STACK, "--yes")
+    assert result.exit_code == 0, result.output
+    assert mantle.state.jobs[JOB_ID]["status"] == "cancelled"
+    assert_signed(mantle)  # signed for us-west-2
+
+
+def test_a_stack_deployed_without_a_job_says_how_to_launch_one(
+    aws: None, run_cli: Callable[..., Result]
+) -> None:
+    deploy_stack({"JobBackend": "mantle", "JobName": "not-launched"}, STACK, REGION)
+    assert_one_line_error(status(run_cli), "rft:launchJob=false", "set it to true")

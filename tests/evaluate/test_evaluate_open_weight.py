@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+from rft import project
 from rft.evaluate import command
 from tests.cli.helpers import deploy_stack
 from tests.cli.mantle_stack import (
@@ -40,29 +41,19 @@ BASE = "openai.gpt-oss-20b"
 LIMIT = 24
 
 
-class OpenWeightConfig:
-    """The loaded cdk.json config as an open-weight stack's: ow-config adds `is_open_weight`, the
-    model's API id and the region that follows the model (stacks/config.py); until that table is
-    merged, these three are set here over the real config, whose other values are used as loaded."""
-
-    is_open_weight = True
-    base_model = api_model_id = BASE
-    region = REGION
-
-    def __init__(self, real: Any) -> None:
-        self._real = real
-        self.hyperparameters = {"n_epochs": 1, "batch_size": 4, "learning_rate_multiplier": 1.0}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-
 @pytest.fixture
 def open_weight(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """GsmRftStack as an open-weight stack: its config, credentials, moto for CloudFormation."""
-    real = command._config
-    monkeypatch.setattr(command, "_config", lambda spec: OpenWeightConfig(real(spec)))
-    point_boto3_at(monkeypatch, "http://127.0.0.1:9")  # Converse: unreachable
+    """GsmRftStack as an open-weight stack (cdk.json with rft:baseModel gpt-oss, no rft:region: the
+    region follows the model), test credentials, moto for CloudFormation, Converse unreachable."""
+    context = {k: v for k, v in project.cdk_context().items() if k != "rft:region"}
+    context["rft:baseModel"] = BASE
+
+    def read(path: Path = project.CDK_JSON) -> dict[str, Any]:
+        return context
+
+    monkeypatch.setattr(project, "cdk_context", read)
+    monkeypatch.setattr(command, "cdk_context", read)
+    point_boto3_at(monkeypatch, "http://127.0.0.1:9")
     with mock_aws():
         yield
 
