@@ -136,11 +136,6 @@ def mantle_errors(action: str, permission: str) -> Iterator[None]:
                 f"bedrock-mantle denied permission to {action} ({status}: {message}); grant {_needs(permission)}"
             ) from None
         raise UserError(f"could not {action}: bedrock-mantle answered {status}: {message}") from None
-    except OSError as error:  # connection refused, DNS, TLS: urllib3's errors derive from it or wrap it
-        raise UserError(
-            f"cannot reach bedrock-mantle to {action} ({error}); check the network, or "
-            "AWS_ENDPOINT_URL_BEDROCK_MANTLE if you use an emulator"
-        ) from None
 
 
 def _missing(error: Exception) -> bool:

@@ -334,3 +334,15 @@ def test_a_stack_deployed_without_a_job_says_how_to_launch_one(
 ) -> None:
     deploy_stack({"JobBackend": "mantle", "JobName": "not-launched"}, STACK, REGION)
     assert_one_line_error(status(run_cli), "rft:launchJob=false", "set it to true")
+
+
+def test_a_denied_permission_names_the_action(mantle: LoopbackMantle, run_cli: Callable[..., Result]) -> None:
+    mantle.job("running")
+    body = {
+        "error": {
+            "message": "not authorized to perform bedrock-mantle:GetFineTuningJob",
+            "type": "access_denied",
+        }
+    }
+    mantle.fail("GET", f"/v1/fine_tuning/jobs/{JOB_ID}", 403, body=body)
+    assert_one_line_error(status(run_cli), "denied permission", "grant bedrock-mantle:GetFineTuningJob")
