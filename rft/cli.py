@@ -69,7 +69,9 @@ def _region(region: str | None) -> str:
 RegionOption = Annotated[
     str | None,
     typer.Option(
-        "--region", help="AWS region of the stack (default: rft:region in cdk.json, else us-east-1)."
+        "--region",
+        help="AWS region of the stack (default: rft:region in cdk.json, else the base model's: "
+        "us-east-1 for Nova, us-west-2 for open-weight models).",
     ),
 ]
 StackArgument = Annotated[
@@ -278,6 +280,10 @@ def status(
     The live reward (batches scored, latest and smoothed MeanReward, alarms in ALARM) comes from the
     reward function's CloudWatch metrics and is drawn to OUT/reward-live-STACK.png; it needs
     cloudwatch:GetMetricData and cloudwatch:DescribeAlarms.
+
+    An open-weight stack (gpt-oss, Qwen3) shows its bedrock-mantle fine-tuning job instead: status,
+    steps, the latest critic_rewards_mean, checkpoints, recent events, the tuned model once it
+    succeeded; the reward curve by step is drawn to OUT/STACK-reward-curve.png.
     """
     from rft import job_control
     from rft.project import resolve_stack
@@ -293,7 +299,7 @@ def stop(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     region: RegionOption = None,
 ) -> None:
-    """Stop the stack's RFT job if it is still running."""
+    """Stop the stack's RFT job if it is still running (an open-weight stack's job is cancelled)."""
     from rft import job_control
     from rft.project import resolve_stack
 

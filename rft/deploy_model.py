@@ -116,7 +116,15 @@ def _bedrock_errors(action: str, actions: tuple[str, ...]) -> Iterator[None]:
 
 def _job(stack: str, region: str, bedrock: BaseClient) -> JobView:
     """The stack's job, found as `rft status` finds it (the JobName output, read by name)."""
-    return job_view(get_job(bedrock, stack_job(stack, region).job_name))
+    from rft.open_weight import is_open_weight
+
+    target = stack_job(stack, region)
+    if is_open_weight(target.outputs):
+        raise UserError(
+            f"{stack} trains an open-weight model, whose tuned model is callable directly with no "
+            f"deployment: `rft status {stack}` names it, `rft evaluate {stack} --model tuned` calls it"
+        )
+    return job_view(get_job(bedrock, target.job_name))
 
 
 def _completed_model(view: JobView, stack: str) -> str:

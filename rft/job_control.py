@@ -178,6 +178,8 @@ class StackJob:
 
 
 def stack_job(stack: str, region: str) -> StackJob:
+    from rft import open_weight
+
     outputs = stack_outputs(client("cloudformation", region), stack)
     job_name = require_output(outputs, "JobName", stack)
     if job_name == NOT_LAUNCHED:
@@ -185,6 +187,8 @@ def stack_job(stack: str, region: str) -> StackJob:
             f"stack {stack!r} was deployed with rft:launchJob=false, so it has no job; set it to true in "
             f"cdk.json and `make deploy STACK={stack}` to launch one"
         )
+    if open_weight.is_open_weight(outputs):  # a mantle fine-tuning job, read by its id (rft.open_weight)
+        job_name = require_output(outputs, open_weight.JOB_ID_OUTPUT, stack)
     return StackJob(stack, job_name, outputs)
 
 
@@ -313,10 +317,16 @@ def status(
     out_dir: Path = Path("reports"),
     sleep: Sleep | None = None,
     delays: Iterator[float] | None = None,
-) -> JobView:
+) -> Any:
+    """The stack's job (a JobView; an open-weight stack's is rft.open_weight's MantleJob)."""
+    from rft import open_weight
     from rft.live_metrics import LiveReward
 
     target = stack_job(stack, region)
+    if open_weight.is_open_weight(target.outputs):
+        return open_weight.status(
+            target, region, console, watch_job=watch_job, out_dir=out_dir, sleep=sleep, delays=delays
+        )
     bedrock = client("bedrock", region)
     job = get_job(bedrock, target.job_name)
     live = LiveReward(client("cloudwatch", region), stack, target.outputs, region, out_dir, console)
@@ -383,7 +393,11 @@ def show_evaluation(
 
 def stop(stack: str, region: str, console: Console, *, confirm: Callable[[str], bool]) -> str:
     """Ask Bedrock to stop the stack's job if it is running; return the status it was left in."""
+    from rft import open_weight
+
     target = stack_job(stack, region)
+    if open_weight.is_open_weight(target.outputs):
+        return open_weight.stop(target, region, console, confirm=confirm)
     bedrock = client("bedrock", region)
     current = job_view(get_job(bedrock, target.job_name)).status
     if current not in ("InProgress",):

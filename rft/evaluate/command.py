@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rft.errors import EXIT_INTERRUPTED, UserError
 from rft.evaluate import html, report
 from rft.evaluate.cache import Response, ResponseCache
+from rft.evaluate.chat_completions import API_LABEL, chat_completions_factory, open_weight_target
 from rft.evaluate.grading import Scorer, score, scorer_for
 from rft.evaluate.models import resolve_models
 from rft.evaluate.sampling import (
@@ -104,7 +105,7 @@ def _config(spec: TaskSpec):  # -> stacks.config.RftConfig
 
 def inference_for(config, samples: int, max_tokens: int | None, temperature: float | None) -> Inference:
     """The settings every call uses: the task's inferenceMaxTokens, and 0 or 1.0 by K unless given."""
-    max_tokens = max_tokens or int(config.hyperparameters["inferenceMaxTokens"])
+    max_tokens = max_tokens or config.inference_max_tokens
     temperature = default_temperature(samples) if temperature is None else temperature
     if not 0.0 <= temperature <= 1.0:
         raise UserError(f"--temperature must be within 0..1, got {temperature:g}")
@@ -123,9 +124,11 @@ def outcomes(
     ]
 
 
-def describe(plan_: Plan, models: int, prompts: int, samples: int, max_tokens: int) -> str:
+def describe(
+    plan_: Plan, models: int, prompts: int, samples: int, max_tokens: int, api: str = "Converse"
+) -> str:
     line = (
-        f"{len(plan_.calls):,} Converse calls to make ({models} model(s) × {prompts:,} prompts × {samples} "
+        f"{len(plan_.calls):,} {api} calls to make ({models} model(s) × {prompts:,} prompts × {samples} "
         f"sample(s)"
     )
     line += f", {plan_.cached:,} already cached)" if plan_.cached else ")"
@@ -199,6 +202,7 @@ def sample_missing(
     progress_console: Console,
     confirm: Confirm | None,
     shape: tuple[int, int, int],
+    api: str = "Converse",
 ) -> None:
     """Say what the run will ask for, ask first above `CONFIRM_ABOVE_CALLS`, then make the missing calls.
 
@@ -206,13 +210,13 @@ def sample_missing(
     """
     models, prompts, samples = shape
     progress_console.print(
-        describe(plan_, models, prompts, samples, inference.max_tokens),
+        describe(plan_, models, prompts, samples, inference.max_tokens, api),
         highlight=False,
         markup=False,
         soft_wrap=True,
     )
     if len(plan_.calls) > CONFIRM_ABOVE_CALLS:
-        question = f"make {len(plan_.calls):,} billed Converse calls?"
+        question = f"make {len(plan_.calls):,} billed {api} calls?"
         if confirm is None:
             raise UserError(
                 f"{len(plan_.calls):,} calls is above the {CONFIRM_ABOVE_CALLS:,} that run without asking, "
@@ -260,16 +264,20 @@ def evaluate(
     """Sample, score, report. `confirm(question)` is asked before a large run (None: refuse it)."""
     spec = resolve_task(request.target)
     config = _config(spec)
-    region = request.region or default_region()
+    open_weight = open_weight_target(config, spec.stack_name)  # None: Nova, through Converse
+    region = request.region or (open_weight.region if open_weight else default_region())
     path = data_file(spec.name, request.data)
     prompts = read_prompts(path, request.limit)
-    models = resolve_models(
-        request.models,
-        base_model=config.base_model,
-        region=region,
-        out_dir=request.out_dir,
-        stack_name=spec.stack_name,
-    )
+    if open_weight is not None:
+        models = open_weight.resolve(request.models, region, request.endpoint_url)
+    else:
+        models = resolve_models(
+            request.models,
+            base_model=config.base_model,
+            region=region,
+            out_dir=request.out_dir,
+            stack_name=spec.stack_name,
+        )
     inference = inference_for(config, request.samples, request.max_tokens, request.temperature)
     max_tokens, temperature = inference.max_tokens, inference.temperature
     scorer = scorer_for(spec.name, request.judge, request.judge_model)  # fails before anything is paid for
@@ -278,10 +286,14 @@ def evaluate(
     stem = request.out_dir / f"evaluate-{spec.name}"
     with ResponseCache(stem.with_name(stem.name + ".responses.jsonl")) as cache:
         plan_ = plan(models, prompts, request.samples, inference, cache)
-        factory = client_factory or bedrock_runtime_factory(region, request.endpoint_url)
+        if open_weight is not None:
+            factory = client_factory or chat_completions_factory(region, request.endpoint_url)
+        else:
+            factory = client_factory or bedrock_runtime_factory(region, request.endpoint_url)
         shape = (len(models), len(prompts), request.samples)
+        api = API_LABEL if open_weight is not None else "Converse"
         sample_missing(
-            plan_, cache, inference, factory, request.concurrency, progress_console, confirm, shape
+            plan_, cache, inference, factory, request.concurrency, progress_console, confirm, shape, api
         )
         results = _results(
             models, request.models, prompts, request.samples, inference, cache, scorer, request.batch_size
@@ -296,7 +308,7 @@ def evaluate(
         temperature=temperature,
         handler=scorer.label,
         results=results,
-        notes=[*scorer.notes, *request.notes],
+        notes=[*scorer.notes, *request.notes, *([open_weight.note] if open_weight else [])],
         prompt_text={p.id: "\n\n".join(m["content"][0]["text"] for m in p.messages) for p in prompts},
     )
     chart = report.write_chart(stem.with_suffix(".png"), evaluation)

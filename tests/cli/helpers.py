@@ -24,13 +24,13 @@ OUTPUT_URI = "s3://gsm-output-bucket/rft-output/"
 HYPERPARAMETERS = {"epochCount": "1", "batchSize": "32", "learningRate": "5e-05"}
 
 
-def deploy_stack(outputs: dict[str, str], stack: str = STACK) -> None:
+def deploy_stack(outputs: dict[str, str], stack: str = STACK, region: str = REGION) -> None:
     """A CloudFormation stack in moto with the given outputs (one real, trivial resource)."""
     template = {
         "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
         "Outputs": {key: {"Value": value} for key, value in outputs.items()},
     }
-    boto3.client("cloudformation", region_name=REGION).create_stack(
+    boto3.client("cloudformation", region_name=region).create_stack(
         StackName=stack, TemplateBody=json.dumps(template)
     )
 
