@@ -36,6 +36,8 @@ def client_env(endpoint: str, *, cdk_home: Path | None = None) -> dict[str, str]
     missing = settings.state_dir() / "no-aws-config"
     return {
         "AWS_ENDPOINT_URL": endpoint,
+        # Bedrock's OpenAI-compatible API (local_aws/mantle), for `rft status`/`stop` on open-weight jobs.
+        "AWS_ENDPOINT_URL_BEDROCK_MANTLE": endpoint,
         "AWS_ACCESS_KEY_ID": settings.ACCESS_KEY_ID,
         "AWS_SECRET_ACCESS_KEY": settings.SECRET_ACCESS_KEY,
         "AWS_REGION": settings.REGION,
