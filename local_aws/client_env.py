@@ -88,15 +88,15 @@ def export_lines(endpoint: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def client_factory(endpoint: str) -> Callable[[str], Any]:
-    """boto3 clients bound to the emulator, whatever the surrounding environment says."""
+def client_factory(endpoint: str, region: str = settings.REGION) -> Callable[[str], Any]:
+    """boto3 clients bound to the emulator (in `region`), whatever the surrounding environment says."""
     import boto3
     from botocore.config import Config
 
     session = boto3.session.Session(
         aws_access_key_id=settings.ACCESS_KEY_ID,
         aws_secret_access_key=settings.SECRET_ACCESS_KEY,
-        region_name=settings.REGION,
+        region_name=region,
     )
     config = Config(retries={"mode": "standard", "max_attempts": 2}, read_timeout=300)
     return lambda name: session.client(name, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]
