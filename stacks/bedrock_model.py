@@ -74,3 +74,31 @@ class BedrockModel:
                 f"{nag_partition(grantee)}:bedrock:*::foundation-model/{self.foundation_model_id}]",
             )
         return grant
+
+
+@dataclass(frozen=True)
+class OpenWeightModel:
+    """An open-weight model (gpt-oss, Qwen3) that Bedrock fine-tunes through its OpenAI-compatible API
+    (`bedrock-mantle`), not through CreateModelCustomizationJob.
+
+    `model_id` is what users configure (`qwen.qwen3-32b-v1:0`), `api_model_id` what the fine-tuning API
+    is sent and what IAM's `bedrock-mantle:Model` condition names (`qwen.qwen3-32b`, the docs' id), and
+    `region` the region that serves its fine-tuning (us-west-2: docs/open-weight.md).
+    """
+
+    model_id: str
+    api_model_id: str
+    region: str
+
+    # The files and jobs of requests without an `OpenAI-Project` header belong to the account's default
+    # project (page `projects`); IAM authorizes every file and job action on that project.
+    PROJECT = "default"
+
+    def project_arn(self, scope: Construct) -> str:
+        """The project the job's files and jobs live in: the IAM resource of every mantle action."""
+        stack = Stack.of(scope)
+        return f"arn:{stack.partition}:bedrock-mantle:{self.region}:{stack.account}:project/{self.PROJECT}"
+
+
+# What `RftPipelineProps.base_model` accepts: the job backend follows the type.
+BaseModel = BedrockModel | OpenWeightModel

@@ -26,7 +26,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from stacks.alarm_thresholds import AlarmThresholds
-from stacks.bedrock_model import BedrockModel
+from stacks.bedrock_model import BaseModel
 from stacks.bedrock_rft_job import BedrockRftJob, BedrockRftJobProps, job_name_prefix
 from stacks.dependency_layer import dependency_layer
 from stacks.functions import FunctionVpc, grant_key_use
@@ -50,8 +50,9 @@ class RftPipelineProps:
     reward: RewardFunctionProps
     # Bedrock's RFT hyperparameters, passed to the job as given (validate them before).
     hyperparameters: Mapping[str, Any]
-    # The model to fine-tune, e.g. `BedrockModel("arn:aws:bedrock:us-east-1::foundation-model/...")`.
-    base_model: BedrockModel
+    # The model to fine-tune: a Nova `BedrockModel("arn:aws:bedrock:us-east-1::foundation-model/...")`
+    # (CreateModelCustomizationJob), or an `OpenWeightModel` (Bedrock's OpenAI-compatible API).
+    base_model: BaseModel
     validation_data: Path | None = None
     # False: deploy everything but the paid job (to test the reward or the data first).
     launch_job: bool = True
