@@ -3,7 +3,9 @@
 Used as `Provider(on_event_handler=...)` with handler `rft_job.handler.on_event`. It returns as
 soon as the job is launched (jobs run for hours; a custom resource may take at most one), and
 raises on failure so the Provider framework reports FAILED with the exception's message. The
-physical id is the job name, which Bedrock (and moto) accept as `jobIdentifier`.
+property `Backend` picks the API (rft_job.backends): for Nova (`bedrock`, the default) the
+physical id is the job name, which Bedrock (and moto) accept as `jobIdentifier`; for open-weight
+models (`mantle`) see rft_job.mantle. What follows holds for both, and is written only here:
 
 - Create launches a job.
 - Update launches a replacement only when a job-defining property changed (CloudFormation then
@@ -17,10 +19,9 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from rft_job.jobs import JobSummary, bedrock_client, find_job_safely, job_tag, launch_job, stop_job_if_running
-from rft_job.naming import job_names, looks_like_our_job_name
-from rft_job.properties import DEFINITION_TAG_KEY, JobProperties, PropertyError, parse_properties
-from rft_job.request import create_job_request
+from rft_job.backends import JobBackend, backend_named, backend_of
+from rft_job.naming import job_names
+from rft_job.properties import JobProperties, PropertyError, parse_properties
 
 logger = Logger(service="rft-job")
 
@@ -56,26 +57,23 @@ def on_create(event: Event) -> Response:
 
 def on_update(event: Event) -> Response:
     props = parse_properties(event.get("ResourceProperties"))
+    backend = backend_named(props.backend)
     physical_id = str(event.get("PhysicalResourceId", ""))
 
     if _definition_of(event.get("OldResourceProperties")) == props.definition():
         logger.info("Job-defining properties unchanged; keeping the job", job_name=physical_id)
-        existing = _our_job(physical_id)
+        existing = backend.find(physical_id)
         if existing is None:
             logger.warning("Job not found; reporting what is known", job_name=physical_id)
-        return _response(physical_id, existing.job_arn if existing else "")
+        return _response(physical_id, backend.data(physical_id, existing))
 
     # The old properties differ, but the job may still match the new ones: in a rollback after a
-    # failed Update, CloudFormation sends the original properties back as "new". The job's
-    # definition tag tells, so a rejected update does not restart hours of training.
-    existing = _our_job(physical_id)
-    if (
-        existing
-        and existing.job_arn
-        and job_tag(bedrock_client(), existing.job_arn, DEFINITION_TAG_KEY) == props.fingerprint()
-    ):
+    # failed Update, CloudFormation sends the original properties back as "new". The definition
+    # hash the job carries tells, so a rejected update does not restart hours of training.
+    existing = backend.find(physical_id)
+    if existing and existing.fingerprint() == props.fingerprint():
         logger.info("The existing job already matches these properties; keeping it", job_name=physical_id)
-        return _response(physical_id, existing.job_arn)
+        return _response(physical_id, backend.data(physical_id, existing))
 
     logger.info("Job-defining properties changed; launching a replacement job", old_job_name=physical_id)
     return _launch(event, props)
@@ -83,30 +81,33 @@ def on_update(event: Event) -> Response:
 
 def on_delete(event: Event) -> Response:
     physical_id = str(event.get("PhysicalResourceId", ""))
-    if not looks_like_our_job_name(physical_id):
+    backend = backend_of(event.get("ResourceProperties"))
+    if not backend.owns(physical_id):
         logger.info("Physical id is not a job this resource launched; nothing to stop", job_name=physical_id)
     else:
-        outcome = stop_job_if_running(bedrock_client(), physical_id)
+        outcome = backend.stop(physical_id)
         logger.info("Delete finished", job_name=physical_id, outcome=outcome)
     return {"PhysicalResourceId": physical_id}
 
 
 def _launch(event: Event, props: JobProperties) -> Response:
+    stack_id = _required_event_field(event, "StackId")
     names = job_names(
         props.job_name_prefix,
-        _required_event_field(event, "StackId"),
+        stack_id,
         _required_event_field(event, "LogicalResourceId"),
         _required_event_field(event, "RequestId"),
     )
-    logger.info("Launching RFT job", job_name=names.job_name, base_model=props.base_model_identifier)
-    job_arn = launch_job(bedrock_client(), create_job_request(props, names))
-    logger.info("Launched RFT job", job_name=names.job_name, job_arn=job_arn)
-    return _response(names.job_name, job_arn)
-
-
-def _our_job(physical_id: str) -> JobSummary | None:
-    """The job behind `physical_id`, or None if it is not one of ours, is gone, or cannot be read."""
-    return find_job_safely(bedrock_client(), physical_id) if looks_like_our_job_name(physical_id) else None
+    backend: JobBackend = backend_named(props.backend)
+    logger.info(
+        "Launching RFT job",
+        job_name=names.job_name,
+        base_model=props.base_model_identifier,
+        backend=backend.name,
+    )
+    launched = backend.launch(props, names, _stack_name(stack_id))
+    logger.info("Launched RFT job", job_name=names.job_name, **_logged(launched.data))
+    return _response(launched.physical_id, launched.data)
 
 
 def _definition_of(raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -126,9 +127,17 @@ def _required_event_field(event: Event, name: str) -> str:
     return str(value)
 
 
-def _response(job_name: str, job_arn: str) -> Response:
-    # The custom model name equals the job name by construction (see naming.JobNames).
-    return {
-        "PhysicalResourceId": job_name,
-        "Data": {"JobArn": job_arn, "JobName": job_name, "CustomModelName": job_name},
-    }
+def _stack_name(stack_id: str) -> str:
+    """`arn:aws:cloudformation:<region>:<account>:stack/<name>/<uuid>` → `<name>`."""
+    parts = stack_id.split("/")
+    return parts[1] if len(parts) >= 3 else stack_id
+
+
+def _logged(data: Mapping[str, str]) -> dict[str, str]:
+    """The ids worth a log line, in the keys the Nova launcher always logged."""
+    keys = {"JobArn": "job_arn", "JobId": "job_id"}
+    return {keys[k]: v for k, v in data.items() if k in keys}
+
+
+def _response(physical_id: str, data: dict[str, str]) -> Response:
+    return {"PhysicalResourceId": physical_id, "Data": data}

@@ -11,6 +11,7 @@ a value rejected here would have been rejected by the service, only later and le
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,12 @@ TAG_KEY_MAX, TAG_VALUE_MAX, TAGS_MAX = 128, 256, 200
 # running job already matches the requested properties (see handler.on_update).
 DEFINITION_TAG_KEY = "rft:job-definition"
 
+# `Backend` picks the API that runs the job: Bedrock's CreateModelCustomizationJob (Nova; the default,
+# so templates from before open-weight support mean what they meant) or the OpenAI-compatible
+# fine-tuning API on bedrock-mantle (open-weight models).
+BACKEND_BEDROCK, BACKEND_MANTLE = "bedrock", "mantle"
+BACKENDS = (BACKEND_BEDROCK, BACKEND_MANTLE)
+
 REQUIRED = (
     "JobNamePrefix",
     "BaseModelIdentifier",
@@ -47,7 +54,13 @@ REQUIRED = (
     "OutputDataUri",
     "GraderLambdaArn",
 )
-OPTIONAL = ("ValidationDataUri", "HyperParameters", "Tags", "CustomModelKmsKeyId", "VpcConfig")
+OPTIONAL = ("ValidationDataUri", "HyperParameters", "Tags", "CustomModelKmsKeyId", "VpcConfig", "Backend")
+# A mantle job is not passed a role, writes no output to S3 and has no key or network settings.
+NOT_FOR_MANTLE = ("RoleArn", "OutputDataUri", "CustomModelKmsKeyId", "VpcConfig")
+REQUIRED_FOR_MANTLE = tuple(name for name in REQUIRED if name not in NOT_FOR_MANTLE)
+# The fine-tuning API's model ids (`openai.gpt-oss-20b`, `qwen.qwen3-32b`): no ARN.
+API_MODEL_ID_PATTERN = r"[a-z0-9][a-z0-9._:-]{0,127}"
+OPEN_WEIGHT_HYPERPARAMETER_PATTERN = r"[a-z][a-z0-9_]{0,63}"
 # Added by CloudFormation / the Provider framework, not by the user.
 IGNORED = ("ServiceToken",)
 
@@ -77,12 +90,28 @@ class JobProperties:
     custom_model_kms_key_id: str | None = None
     # `{"subnetIds": [...], "securityGroupIds": [...]}`; None: Bedrock's own network.
     vpc_config: dict[str, list[str]] | None = None
+    backend: str = BACKEND_BEDROCK
+
+    @property
+    def is_mantle(self) -> bool:
+        return self.backend == BACKEND_MANTLE
 
     def definition(self) -> dict[str, Any]:
         """The properties whose change needs a new job. Role, tags and name prefix are not among
         them: they do not change what is trained, and restarting hours of training for them would
         waste it. The key and the VPC are, because a running job keeps the ones it started with;
-        they appear only when set, so the fingerprint of a job launched without them is unchanged."""
+        they appear only when set, so the fingerprint of a job launched without them is unchanged.
+        A mantle job's definition names its backend; a Nova job's has no such key, so the
+        fingerprints of jobs launched before open-weight support are unchanged."""
+        if self.is_mantle:
+            return {
+                "backend": self.backend,
+                "baseModelIdentifier": self.base_model_identifier,
+                "trainingDataUri": self.training_data_uri,
+                "validationDataUri": self.validation_data_uri,
+                "graderLambdaArn": self.grader_lambda_arn,
+                "hyperParameters": self.hyper_parameters,
+            }
         definition: dict[str, Any] = {
             "baseModelIdentifier": self.base_model_identifier,
             "trainingDataUri": self.training_data_uri,
@@ -114,10 +143,31 @@ def parse_properties(raw: Mapping[str, Any] | None) -> JobProperties:
             f"unknown properties {', '.join(unknown)}; valid ones are {', '.join(REQUIRED + OPTIONAL)}"
         )
 
-    text = {name: _text(raw.get(name)) for name in (*REQUIRED, "ValidationDataUri", "CustomModelKmsKeyId")}
-    missing = [name for name in REQUIRED if not text[name]]
+    text = {
+        name: _text(raw.get(name))
+        for name in (*REQUIRED, "ValidationDataUri", "CustomModelKmsKeyId", "Backend")
+    }
+    backend = text["Backend"] or BACKEND_BEDROCK
+    if backend not in BACKENDS:
+        problems.append(f"Backend {backend!r} is not one of {', '.join(BACKENDS)}")
+    mantle = backend == BACKEND_MANTLE
+    missing = [name for name in (REQUIRED_FOR_MANTLE if mantle else REQUIRED) if not text[name]]
     if missing:
         problems.append(f"missing required properties {', '.join(missing)}")
+    if mantle:
+        given = [name for name in NOT_FOR_MANTLE if _text(raw.get(name)) not in ("", "{}")]
+        if given:
+            problems.append(
+                f"{', '.join(given)} do not apply to Backend mantle (open-weight jobs take no role, "
+                "output location, key or network); remove them"
+            )
+        _check_pattern(
+            problems,
+            "BaseModelIdentifier",
+            text["BaseModelIdentifier"],
+            API_MODEL_ID_PATTERN,
+            "a fine-tuning API model id such as openai.gpt-oss-20b",
+        )
 
     _check_pattern(
         problems, "TrainingDataUri", text["TrainingDataUri"], S3_URI_PATTERN, "an s3://bucket/key URI"
@@ -140,8 +190,12 @@ def parse_properties(raw: Mapping[str, Any] | None) -> JobProperties:
         KMS_KEY_PATTERN,
         "a KMS key ARN, key id, alias or alias ARN",
     )
-    vpc_config = _parse_vpc_config(raw.get("VpcConfig"), problems)
-    hyper_parameters = _parse_hyperparameters(raw.get("HyperParameters"), problems)
+    vpc_config = None if mantle else _parse_vpc_config(raw.get("VpcConfig"), problems)
+    hyper_parameters = (
+        _parse_open_weight_hyperparameters(raw.get("HyperParameters"), problems)
+        if mantle
+        else _parse_hyperparameters(raw.get("HyperParameters"), problems)
+    )
     tags = _parse_tags(raw.get("Tags"), problems)
 
     if problems:
@@ -156,8 +210,9 @@ def parse_properties(raw: Mapping[str, Any] | None) -> JobProperties:
         grader_lambda_arn=text["GraderLambdaArn"],
         hyper_parameters=hyper_parameters,
         tags=tags,
-        custom_model_kms_key_id=text["CustomModelKmsKeyId"] or None,
+        custom_model_kms_key_id=None if mantle else text["CustomModelKmsKeyId"] or None,
         vpc_config=vpc_config,
+        backend=backend,
     )
 
 
@@ -217,6 +272,27 @@ def _parse_hyperparameters(value: Any, problems: list[str]) -> dict[str, HyperPa
     except HyperParameterError as error:
         problems.extend(f"HyperParameters: {problem}" for problem in error.problems)
         return {}
+
+
+def _parse_open_weight_hyperparameters(value: Any, problems: list[str]) -> dict[str, HyperParameterValue]:
+    """The OpenAI-named hyperparameters of a mantle job, as JSON scalars.
+
+    Their names and ranges are checked at synth (the one table in `hyperparameter_ranges`); here
+    only what any value must be: a finite number or a word such as "auto", under a snake_case name.
+    """
+    parsed: dict[str, HyperParameterValue] = {}
+    for name, item in _json_object("HyperParameters", value, problems).items():
+        if not re.fullmatch(OPEN_WEIGHT_HYPERPARAMETER_PATTERN, str(name)):
+            problems.append(f"HyperParameters: {name!r} is not a fine-tuning API name such as n_epochs")
+        elif isinstance(item, bool) or not isinstance(item, int | float | str):
+            problems.append(f"HyperParameters: {name} must be a number or a word, not {item!r}")
+        elif isinstance(item, float) and not math.isfinite(item):
+            problems.append(f"HyperParameters: {name} must be a finite number, not {item!r}")
+        elif isinstance(item, str) and not item.strip():
+            problems.append(f"HyperParameters: {name} is empty")
+        else:
+            parsed[str(name)] = item.strip() if isinstance(item, str) else item
+    return parsed
 
 
 def _parse_tags(value: Any, problems: list[str]) -> dict[str, str]:
