@@ -79,7 +79,8 @@ synth: setup
 # Security scanners on every stack, as a platform team's pipeline runs them: cfn-lint (0 errors) and
 # checkov (0 failed checks; each skip carries its reason in the resource's metadata). They live in their
 # own environment, pinned in requirements-scan.txt, so their dependencies never move the project's.
-# Scanned twice: with the defaults, and with every governed-account knob (docs/governed-account.md).
+# Scanned three times: with the defaults, with every governed-account knob (docs/governed-account.md),
+# and with an open-weight base model (its launcher's IAM differs: docs/open-weight.md).
 SCAN_VENV := .venv-scan
 SCAN_STAMP := $(SCAN_VENV)/.installed
 SCAN_DIR := build/scan
@@ -101,9 +102,10 @@ $(SCAN_STAMP): requirements-scan.txt
 scan: setup $(SCAN_STAMP)
 	@for task in $(TASKS); do $(PY) -m data_prep $$task --quiet || exit 1; done
 	@rm -rf $(SCAN_DIR)
-	@echo "==> cdk synth: default and governed"
+	@echo "==> cdk synth: default, governed and open-weight"
 	@$(CDK) synth --quiet -o $(SCAN_DIR)/default > /dev/null
 	@$(CDK) synth --quiet -o $(SCAN_DIR)/governed $(GOVERNED_CONTEXT) > /dev/null
+	@$(CDK) synth --quiet -o $(SCAN_DIR)/open-weight -c rft:baseModel=openai.gpt-oss-20b > /dev/null
 	@echo "==> cfn-lint $$($(SCAN_VENV)/bin/cfn-lint --version)"
 	@# W3005: CDK adds DependsOn on a role it also references; harmless, and not ours to change.
 	@$(SCAN_VENV)/bin/cfn-lint --non-zero-exit-code error --ignore-checks W3005 --format parseable -- $(SCAN_DIR)/*/*.template.json && echo "cfn-lint: 0 errors"

@@ -8,6 +8,10 @@ Everything is least privilege: the Bedrock role reads exactly the two data objec
 output prefix and invokes only this task's reward function; the launcher may create, read and stop
 customization jobs and pass only that role, only to Bedrock. It takes its own props, not this app's
 configuration, so another CDK app can use it (docs/construct.md).
+
+With an `OpenWeightModel` the job runs on Bedrock's OpenAI-compatible API instead: there is no
+Bedrock service role (that API is passed none), and the launcher itself reads the two data objects
+and invokes the reward function (docs/open-weight.md).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -26,7 +30,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from stacks.alarm_thresholds import AlarmThresholds
-from stacks.bedrock_model import BaseModel
+from stacks.bedrock_model import BaseModel, OpenWeightModel
 from stacks.bedrock_rft_job import BedrockRftJob, BedrockRftJobProps, job_name_prefix
 from stacks.dependency_layer import dependency_layer
 from stacks.functions import FunctionVpc, grant_key_use
@@ -81,6 +85,22 @@ class RftPipelineProps:
     output_expiration_days: int = 0
 
 
+def _check_open_weight(props: RftPipelineProps, stack: Stack) -> None:
+    """What an open-weight job cannot do, as errors at synth rather than at deploy."""
+    model = props.base_model
+    assert isinstance(model, OpenWeightModel)
+    if not Token.is_unresolved(stack.region) and stack.region != model.region:
+        raise ValueError(
+            f"{model.model_id} is fine-tuned in {model.region} only, but the stack is in {stack.region}; "
+            f"deploy the stack to {model.region}."
+        )
+    if props.vpc is not None and not props.reward_in_vpc:
+        raise ValueError(
+            "vpc sets the network of a Nova job; an open-weight job has none. Set reward_in_vpc to run the "
+            "reward function in those subnets, or remove vpc."
+        )
+
+
 def stack_child(scope: Construct, *path: str) -> Construct:
     """A construct CDK creates once per stack (its custom-resource providers), by path."""
     node: Construct = Stack.of(scope)
@@ -97,6 +117,9 @@ class RftPipeline(Construct):
         self.props = props
         stack = Stack.of(self)
         prefix = job_name_prefix(props.job_name_prefix or stack.stack_name)
+        open_weight = isinstance(props.base_model, OpenWeightModel)
+        if open_weight:
+            _check_open_weight(props, stack)
 
         # 1. Data: the JSONL files, published by `cdk deploy` as assets.
         self.training_data = s3_assets.Asset(self, "TrainingData", path=str(props.training_data))
@@ -121,8 +144,8 @@ class RftPipeline(Construct):
         self.reward = RewardFunction(self, "Reward", props=reward)
         self.reward_function = self.reward.function
 
-        # 4. The role Bedrock assumes to run the job.
-        self.service_role = self._bedrock_service_role()
+        # 4. The role Bedrock assumes to run a Nova job (an open-weight job is given no role).
+        self.service_role: iam.Role | None = None if open_weight else self._bedrock_service_role()
 
         # 5. The job, launched by a custom resource (there is no CloudFormation type for it).
         self.job: BedrockRftJob | None = None
@@ -144,7 +167,9 @@ class RftPipeline(Construct):
                     layer=self.layer,
                     log_retention=props.log_retention,
                     encryption_key=props.encryption_key,
-                    vpc=props.vpc,
+                    vpc=None if open_weight else props.vpc,
+                    data_assets=self.data_assets,
+                    assets_key=props.assets_key,
                 ),
             )
 

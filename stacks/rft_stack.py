@@ -11,7 +11,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from data_prep import DataPrepError, PrepOptions, PrepResult, prepare
-from stacks.bedrock_model import BedrockModel
+from stacks.bedrock_model import BedrockModel, OpenWeightModel
 from stacks.bedrock_rft_job import BedrockRftJob
 from stacks.config import (
     AppConfig,
@@ -60,33 +60,7 @@ class RftStack(Stack):
                 assets_key=_key(self, "AssetsKey", config.assets_kms_key_arn),
             )
         self.pipeline = RftPipeline(self, "Pipeline", props=props)
-        p = self.pipeline
-        CfnOutput(self, "BucketName", value=p.bucket.bucket_name, description="Job output bucket")
-        CfnOutput(self, "OutputDataUri", value=p.output_uri, description="Where the job writes its output")
-        CfnOutput(self, "RewardFunctionName", value=p.reward_function.function_name)
-        CfnOutput(self, "RewardFunctionArn", value=p.reward_function.function_arn)
-        CfnOutput(self, "TrainingDataUri", value=p.training_data.s3_object_url)
-        CfnOutput(self, "BedrockServiceRoleArn", value=p.service_role.role_arn)
-        CfnOutput(
-            self,
-            "JobEventsTopicArn",
-            value=p.job_events_topic.topic_arn,
-            description="Job state changes (subscribe, or set rft:notificationEmail in cdk.json)",
-        )
-        CfnOutput(
-            self,
-            "DashboardName",
-            value=p.monitor.dashboard_name,
-            description="CloudWatch dashboard of the reward's live metrics (`rft status` prints its URL)",
-        )
-        if p.job is not None:
-            CfnOutput(
-                self, "JobName", value=p.job.job_name, description="Bedrock model customization job name"
-            )
-            CfnOutput(self, "JobArn", value=p.job.job_arn)
-            CfnOutput(self, "CustomModelName", value=p.job.custom_model_name)
-        else:
-            CfnOutput(self, "JobName", value="not-launched", description="rft:launchJob is false")
+        add_pipeline_outputs(self, self.pipeline)
 
     def _allocate_logical_id(self, cfn_element: CfnElement) -> str:
         """The ids these stacks had before RftPipeline was split into child constructs: deployed
@@ -96,6 +70,49 @@ class RftStack(Stack):
         if not any(isinstance(s, _CHILD_CONSTRUCTS) for s in below):
             return super()._allocate_logical_id(cfn_element)
         return flat_logical_id([s.node.id for s in below if not isinstance(s, _CHILD_CONSTRUCTS)])
+
+
+def add_pipeline_outputs(stack: Stack, p: RftPipeline) -> None:
+    """The stack outputs `rft` and users read. Open-weight stacks add `JobBackend` (`mantle`) and
+    `MantleJobId`, and have no `JobArn`, `CustomModelName` or `BedrockServiceRoleArn` (no such things
+    exist for them); a stack without `JobBackend` is a Nova stack, as every stack deployed before."""
+    CfnOutput(stack, "BucketName", value=p.bucket.bucket_name, description="Job output bucket")
+    CfnOutput(stack, "OutputDataUri", value=p.output_uri, description="Where the job writes its output")
+    CfnOutput(stack, "RewardFunctionName", value=p.reward_function.function_name)
+    CfnOutput(stack, "RewardFunctionArn", value=p.reward_function.function_arn)
+    CfnOutput(stack, "TrainingDataUri", value=p.training_data.s3_object_url)
+    if p.service_role is not None:
+        CfnOutput(stack, "BedrockServiceRoleArn", value=p.service_role.role_arn)
+    CfnOutput(
+        stack,
+        "JobEventsTopicArn",
+        value=p.job_events_topic.topic_arn,
+        description="Job state changes (subscribe, or set rft:notificationEmail in cdk.json)",
+    )
+    CfnOutput(
+        stack,
+        "DashboardName",
+        value=p.monitor.dashboard_name,
+        description="CloudWatch dashboard of the reward's live metrics (`rft status` prints its URL)",
+    )
+    open_weight = isinstance(p.props.base_model, OpenWeightModel)
+    if open_weight:
+        # Absent on Nova stacks (as on every stack deployed before open-weight support): bedrock.
+        CfnOutput(
+            stack,
+            "JobBackend",
+            value="mantle",
+            description="The job runs on Bedrock's OpenAI-compatible API",
+        )
+    if p.job is not None and p.job.is_open_weight:
+        CfnOutput(stack, "JobName", value=p.job.job_name, description="Open-weight RFT job name (ours)")
+        CfnOutput(stack, "MantleJobId", value=p.job.job_id, description="The job's id on the fine-tuning API")
+    elif p.job is not None:
+        CfnOutput(stack, "JobName", value=p.job.job_name, description="Bedrock model customization job name")
+        CfnOutput(stack, "JobArn", value=p.job.job_arn)
+        CfnOutput(stack, "CustomModelName", value=p.job.custom_model_name)
+    else:
+        CfnOutput(stack, "JobName", value="not-launched", description="rft:launchJob is false")
 
 
 # Construct levels that did not exist when the first stacks were deployed.
