@@ -45,7 +45,7 @@ demo: setup
 	@echo "==> cdk synth $(STACKS) (no AWS credentials needed)"
 	@$(CDK) synth --quiet
 	@for stack in $(STACKS); do $(PY) -m rft.summary $$stack || exit 1; done
-	@echo "==> the real CDK CLI against a local AWS emulator: bootstrap, deploy, invoke, diff, update, destroy"
+	@echo "==> the real CDK CLI against a local AWS emulator: bootstrap, deploy, invoke, diff, update, destroy; then an open-weight cycle (gpt-oss-20b)"
 	@$(PY) -m local_aws demo --stacks GsmRftStack
 	@echo "==> rft evaluate gsm8k on the emulator: a replay of recorded model outputs (not a live model)"
 	@$(PY) -m local_aws evaluate-demo

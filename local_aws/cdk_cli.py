@@ -138,10 +138,10 @@ class CdkCli:
         self._log(command, result)
         return result
 
-    def bootstrap(self) -> CdkResult:
+    def bootstrap(self, region: str = settings.REGION) -> CdkResult:
         """`cdk bootstrap aws://ACCOUNT/REGION`, run where there is no cdk.json: given an environment,
         the CLI still synthesizes the app first when it finds one, which costs ~10 s for nothing."""
-        return self.run("bootstrap", f"aws://{settings.ACCOUNT_ID}/{settings.REGION}", without_app=True)
+        return self.run("bootstrap", f"aws://{settings.ACCOUNT_ID}/{region}", without_app=True)
 
     def deploy(
         self, stack: str, *, context: Mapping[str, str] | None = None, app: str | None = None

@@ -129,7 +129,7 @@ def cmd_complete_job(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from local_aws.demo import run_demo
 
-    return run_demo(stacks=args.stacks, port=args.port)
+    return run_demo(stacks=args.stacks, port=args.port, open_weight=args.open_weight)
 
 
 def cmd_evaluate_demo(args: argparse.Namespace) -> int:
@@ -175,6 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="stack names, one after the other (default GsmRftStack); commas also separate",
     )
     demo.add_argument("--port", type=int, default=0, help="port of the demo's own emulator (default: free)")
+    demo.add_argument(
+        "--no-open-weight",
+        dest="open_weight",
+        action="store_false",
+        help="skip the second, open-weight cycle of GsmRftStack (openai.gpt-oss-20b in us-west-2)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     evaluate = sub.add_parser(

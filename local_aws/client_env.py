@@ -36,6 +36,8 @@ def client_env(endpoint: str, *, cdk_home: Path | None = None) -> dict[str, str]
     missing = settings.state_dir() / "no-aws-config"
     return {
         "AWS_ENDPOINT_URL": endpoint,
+        # Bedrock's OpenAI-compatible API (local_aws/mantle), for `rft status`/`stop` on open-weight jobs.
+        "AWS_ENDPOINT_URL_BEDROCK_MANTLE": endpoint,
         "AWS_ACCESS_KEY_ID": settings.ACCESS_KEY_ID,
         "AWS_SECRET_ACCESS_KEY": settings.SECRET_ACCESS_KEY,
         "AWS_REGION": settings.REGION,
@@ -86,15 +88,15 @@ def export_lines(endpoint: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def client_factory(endpoint: str) -> Callable[[str], Any]:
-    """boto3 clients bound to the emulator, whatever the surrounding environment says."""
+def client_factory(endpoint: str, region: str = settings.REGION) -> Callable[[str], Any]:
+    """boto3 clients bound to the emulator (in `region`), whatever the surrounding environment says."""
     import boto3
     from botocore.config import Config
 
     session = boto3.session.Session(
         aws_access_key_id=settings.ACCESS_KEY_ID,
         aws_secret_access_key=settings.SECRET_ACCESS_KEY,
-        region_name=settings.REGION,
+        region_name=region,
     )
     config = Config(retries={"mode": "standard", "max_attempts": 2}, read_timeout=300)
     return lambda name: session.client(name, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]

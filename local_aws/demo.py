@@ -741,7 +741,11 @@ def _describe_change(prop: str, old: str, new: str) -> str:
 
 
 def run_demo(
-    *, stacks: str | Sequence[str] = "GsmRftStack", port: int = 0, print_line: Callable[[str], None] = print
+    *,
+    stacks: str | Sequence[str] = "GsmRftStack",
+    port: int = 0,
+    print_line: Callable[[str], None] = print,
+    open_weight: bool = True,
 ) -> int:
     given = [stacks] if isinstance(stacks, str) else list(stacks)
     names = [name.strip() for item in given for name in item.split(",") if name.strip()]
@@ -775,6 +779,10 @@ def run_demo(
             demo = Demo(emulator, log_path=log_path, report=report, output_dir=settings.state_dir())
             for name in names:
                 demo.run(DEMO_TARGETS[name])
+            if open_weight and "GsmRftStack" in names:
+                from local_aws.open_weight_demo import OpenWeightCycle
+
+                OpenWeightCycle(demo, emulator).run()
         finally:
             emulator.stop()
     except DemoFailure as failure:

@@ -84,6 +84,12 @@ class Invocation:
         return f"{body.get('errorType', 'Error')}: {body.get('errorMessage', '')}"
 
 
+def function_region(arn: str) -> str:
+    """The region in a function ARN (`arn:aws:lambda:<region>:...`), else the emulator's default."""
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 3 and parts[3] else settings.REGION
+
+
 def runtime_family(runtime: str) -> str:
     if runtime.startswith("python"):
         return "python"
@@ -220,10 +226,13 @@ class LambdaExecutor:
         env.update(
             {
                 "AWS_ENDPOINT_URL": self.endpoint,
+                # Bedrock's OpenAI-compatible API (local_aws/mantle) is served on the same port.
+                "AWS_ENDPOINT_URL_BEDROCK_MANTLE": self.endpoint,
                 "AWS_ACCESS_KEY_ID": settings.ACCESS_KEY_ID,
                 "AWS_SECRET_ACCESS_KEY": settings.SECRET_ACCESS_KEY,
-                "AWS_REGION": settings.REGION,
-                "AWS_DEFAULT_REGION": settings.REGION,
+                # The function's own region (a us-west-2 stack's functions run in us-west-2), as on Lambda.
+                "AWS_REGION": function_region(package.arn),
+                "AWS_DEFAULT_REGION": function_region(package.arn),
                 "AWS_EC2_METADATA_DISABLED": "true",
                 "AWS_LAMBDA_FUNCTION_NAME": package.name,
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",

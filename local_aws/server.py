@@ -25,6 +25,9 @@ from local_aws import custom_resources, moto_patches, settings
 from local_aws.custom_resources import RESPONSE_PATH, CustomResourceRuntime, ResponseInbox
 from local_aws.lambda_executor import LambdaExecutor
 from local_aws.moto_patches.bedrock_deployments import complete_job
+from local_aws.mantle import app as mantle_app
+from local_aws.mantle.grader import EmulatorGrader
+from local_aws.mantle.service import MantleService
 
 log = logging.getLogger("local_aws")
 
@@ -40,9 +43,12 @@ _active: Emulator | None = None
 class LocalRoutes:
     """Answers the emulator's own paths and hands every other request to moto."""
 
-    def __init__(self, moto_app: Any, inbox: ResponseInbox) -> None:
+    def __init__(
+        self, moto_app: Any, inbox: ResponseInbox, mantle: mantle_app.MantleApp | None = None
+    ) -> None:
         self.moto_app = moto_app
         self.inbox = inbox
+        self.mantle = mantle
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -55,6 +61,8 @@ class LocalRoutes:
             length = int(environ.get("CONTENT_LENGTH") or 0)
             self.inbox.deliver(token, environ["wsgi.input"].read(length) if length else b"")
             return _reply(start_response, "200 OK", {})
+        if self.mantle is not None and mantle_app.handles(path):
+            return self.mantle(environ, start_response)
         return self.moto_app(environ, start_response)  # type: ignore[no-any-return]
 
     @staticmethod
@@ -92,6 +100,8 @@ class Emulator:
         self._executor: LambdaExecutor | None = None
         self._started = False
         self.port = 0
+        # Bedrock's OpenAI-compatible fine-tuning API (local_aws/mantle), on the same port.
+        self.mantle = MantleService(EmulatorGrader())
 
     @property
     def endpoint(self) -> str:
@@ -109,7 +119,10 @@ class Emulator:
             moto_patches.apply()
             moto_api_backend.reset()
             inbox = ResponseInbox()
-            app = LocalRoutes(DomainDispatcherApplication(create_backend_app), inbox)
+            self.mantle = MantleService(EmulatorGrader())
+            app = LocalRoutes(
+                DomainDispatcherApplication(create_backend_app), inbox, mantle_app.MantleApp(self.mantle)
+            )
             self._server = make_server(
                 LOOPBACK, self.requested_port, app, threaded=True, request_handler=MotoRequestHandler
             )
