@@ -54,7 +54,12 @@ class RftStack(Stack):
             env=Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=config.region),
         )
         props = pipeline_props(config, data)
-        if config.evaluation.enabled and props.evaluation is None:
+        if config.evaluation.enabled and config.is_open_weight:
+            Annotations.of(self).add_info(
+                "rft:evaluateOnCompletion deploys and evaluates a Nova custom model; an open-weight tuned "
+                f"model is called directly: run `rft evaluate {task.stack_name} --model tuned` after training."
+            )
+        elif config.evaluation.enabled and props.evaluation is None:
             Annotations.of(self).add_warning_v2(
                 "rft:evaluateOnCompletion",
                 f"{task.name}'s data has no test split, so no post-training evaluation is deployed; give "
@@ -178,8 +183,8 @@ def pipeline_props(config: RftConfig, data: PrepResult) -> RftPipelineProps:
 def post_training_evaluation(config: RftConfig, data: PrepResult) -> PostTrainingEvaluation | None:
     """rft:evaluateOnCompletion and its settings, on data_prep's test split (none: no workflow)."""
     settings = config.evaluation
-    if not settings.enabled:
-        return None
+    if not settings.enabled or config.is_open_weight:
+        return None  # open weight: no deployment step; `rft evaluate --model tuned` calls the model
     if data.test_path is None:
         return None  # RftStack warns: nothing to evaluate on
     return PostTrainingEvaluation(
