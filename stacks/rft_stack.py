@@ -54,12 +54,8 @@ class RftStack(Stack):
             env=Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=config.region),
         )
         props = pipeline_props(config, data)
-        if config.evaluation.enabled and config.is_open_weight:
-            Annotations.of(self).add_info(
-                "rft:evaluateOnCompletion deploys and evaluates a Nova custom model; an open-weight tuned "
-                f"model is called directly: run `rft evaluate {task.stack_name} --model tuned` after training."
-            )
-        elif config.evaluation.enabled and props.evaluation is None:
+        # Open weight: no workflow (it deploys a Nova custom model); README "Models" says so.
+        if config.evaluation.enabled and props.evaluation is None and not config.is_open_weight:
             Annotations.of(self).add_warning_v2(
                 "rft:evaluateOnCompletion",
                 f"{task.name}'s data has no test split, so no post-training evaluation is deployed; give "
