@@ -427,13 +427,24 @@ def load_app_config(context: ContextLike, tasks: Iterable[TaskSpec] | None = Non
         alarms=_alarm_thresholds(value),
         kms_key_arn=_kms_key_arn(value["rft:kmsKeyArn"], "rft:kmsKeyArn", region),
         assets_kms_key_arn=_kms_key_arn(value["rft:assetsKmsKeyArn"], "rft:assetsKmsKeyArn", region),
-        vpc=_vpc(value["rft:vpc"]),
+        vpc=_open_weight_vpc(_vpc(value["rft:vpc"]), model),
         bucket_versioning=_as_bool(value["rft:bucketVersioning"], "rft:bucketVersioning"),
         noncurrent_version_days=_days(value["rft:noncurrentVersionDays"], "rft:noncurrentVersionDays", 1),
         output_expiration_days=_days(value["rft:outputExpirationDays"], "rft:outputExpirationDays", 0),
         provenance=provenance,
         evaluation=_eval_settings(value),
     )
+
+
+def _open_weight_vpc(vpc: VpcSettings | None, model: RftModel) -> VpcSettings | None:
+    """The fine-tuning API takes no network settings: on open weight, rft:vpc places only the reward."""
+    if vpc is not None and model.is_open_weight and not vpc.reward_in_vpc:
+        raise ConfigError(
+            f"rft:vpc sets the network of a Nova job, but {model.model_id} is trained through the fine-tuning "
+            'API, which takes none; add "rewardInVpc": true to run the reward function in those subnets, '
+            "or remove rft:vpc."
+        )
+    return vpc
 
 
 def _eval_settings(value: Mapping[str, Any]) -> EvalSettings:

@@ -113,6 +113,21 @@ def test_an_open_weight_model_named_by_arn_is_told_to_use_its_id():
     one_line(raised.value)
 
 
+_VPC = {"subnetIds": ["subnet-0123456789abcdef0"], "securityGroupIds": ["sg-0123456789abcdef0"]}
+
+
+def test_a_job_network_on_an_open_weight_model_is_refused_with_the_fix():
+    """The fine-tuning API takes no vpcConfig: rft:vpc alone would be silently ignored."""
+    with pytest.raises(ConfigError) as raised:
+        load(**{"rft:baseModel": "openai.gpt-oss-20b", "rft:vpc": json.dumps(_VPC)})
+    assert '"rewardInVpc": true' in one_line(raised.value)
+
+
+def test_the_reward_may_still_run_in_the_subnets_of_an_open_weight_stack():
+    app = load(**{"rft:baseModel": "openai.gpt-oss-20b", "rft:vpc": json.dumps({**_VPC, "rewardInVpc": True})})
+    assert app.vpc is not None and app.vpc.reward_in_vpc
+
+
 # -- the open-weight hyperparameters --------------------------------------------------------------------
 @pytest.mark.parametrize("task", TASKS, ids=lambda t: t.name)
 def test_every_task_gets_the_one_set_of_open_weight_defaults_with_their_source(task):
