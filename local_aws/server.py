@@ -24,10 +24,10 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from local_aws import custom_resources, moto_patches, settings
 from local_aws.custom_resources import RESPONSE_PATH, CustomResourceRuntime, ResponseInbox
 from local_aws.lambda_executor import LambdaExecutor
-from local_aws.moto_patches.bedrock_deployments import complete_job
 from local_aws.mantle import app as mantle_app
 from local_aws.mantle.grader import EmulatorGrader
 from local_aws.mantle.service import MantleService
+from local_aws.moto_patches.bedrock_deployments import complete_job
 
 log = logging.getLogger("local_aws")
 

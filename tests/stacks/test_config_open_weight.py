@@ -124,7 +124,9 @@ def test_a_job_network_on_an_open_weight_model_is_refused_with_the_fix():
 
 
 def test_the_reward_may_still_run_in_the_subnets_of_an_open_weight_stack():
-    app = load(**{"rft:baseModel": "openai.gpt-oss-20b", "rft:vpc": json.dumps({**_VPC, "rewardInVpc": True})})
+    app = load(
+        **{"rft:baseModel": "openai.gpt-oss-20b", "rft:vpc": json.dumps({**_VPC, "rewardInVpc": True})}
+    )
     assert app.vpc is not None and app.vpc.reward_in_vpc
 
 
