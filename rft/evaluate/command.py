@@ -20,7 +20,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rft.errors import EXIT_INTERRUPTED, UserError
 from rft.evaluate import html, report
 from rft.evaluate.cache import Response, ResponseCache
-from rft.evaluate.chat_completions import API_LABEL, chat_completions_factory, open_weight_target
+from rft.evaluate.chat_completions import (
+    API_LABEL,
+    OpenWeightTarget,
+    chat_completions_factory,
+    open_weight_target,
+)
 from rft.evaluate.grading import Scorer, score, scorer_for
 from rft.evaluate.models import resolve_models
 from rft.evaluate.sampling import (
@@ -193,6 +198,32 @@ def _sample(
             ) from None
 
 
+def models_for(
+    open_weight: OpenWeightTarget | None,
+    names: list[str],
+    config,  # stacks.config.RftConfig
+    spec: TaskSpec,
+    region: str,
+    endpoint_url: str | None,
+    out_dir: Path,
+) -> list[str]:
+    """`--model` values resolved for the stack's backend: mantle model ids, or Converse model ids."""
+    if open_weight is not None:
+        return open_weight.resolve(names, region, endpoint_url)
+    return resolve_models(
+        names, base_model=config.base_model, region=region, out_dir=out_dir, stack_name=spec.stack_name
+    )
+
+
+def sampling_client(
+    open_weight: OpenWeightTarget | None, region: str, endpoint_url: str | None
+) -> tuple[ClientFactory, str]:
+    """The client that answers prompts for the stack's backend, and the API's name for the plan line."""
+    if open_weight is not None:
+        return chat_completions_factory(region, endpoint_url), API_LABEL
+    return bedrock_runtime_factory(region, endpoint_url), "Converse"
+
+
 def sample_missing(
     plan_: Plan,
     cache: ResponseCache,
@@ -268,16 +299,9 @@ def evaluate(
     region = request.region or (open_weight.region if open_weight else default_region())
     path = data_file(spec.name, request.data)
     prompts = read_prompts(path, request.limit)
-    if open_weight is not None:
-        models = open_weight.resolve(request.models, region, request.endpoint_url)
-    else:
-        models = resolve_models(
-            request.models,
-            base_model=config.base_model,
-            region=region,
-            out_dir=request.out_dir,
-            stack_name=spec.stack_name,
-        )
+    models = models_for(
+        open_weight, request.models, config, spec, region, request.endpoint_url, request.out_dir
+    )
     inference = inference_for(config, request.samples, request.max_tokens, request.temperature)
     max_tokens, temperature = inference.max_tokens, inference.temperature
     scorer = scorer_for(spec.name, request.judge, request.judge_model)  # fails before anything is paid for
@@ -286,12 +310,9 @@ def evaluate(
     stem = request.out_dir / f"evaluate-{spec.name}"
     with ResponseCache(stem.with_name(stem.name + ".responses.jsonl")) as cache:
         plan_ = plan(models, prompts, request.samples, inference, cache)
-        if open_weight is not None:
-            factory = client_factory or chat_completions_factory(region, request.endpoint_url)
-        else:
-            factory = client_factory or bedrock_runtime_factory(region, request.endpoint_url)
+        default_factory, api = sampling_client(open_weight, region, request.endpoint_url)
+        factory = client_factory or default_factory
         shape = (len(models), len(prompts), request.samples)
-        api = API_LABEL if open_weight is not None else "Converse"
         sample_missing(
             plan_, cache, inference, factory, request.concurrency, progress_console, confirm, shape, api
         )

@@ -20,13 +20,21 @@ from rich.console import Console
 
 from rft.errors import UserError
 from rft.evaluate.cache import ResponseCache
-from rft.evaluate.command import Confirm, _config, inference_for, outcomes, resolve_task, sample_missing
+from rft.evaluate.chat_completions import open_weight_target
+from rft.evaluate.command import (
+    Confirm,
+    _config,
+    inference_for,
+    models_for,
+    outcomes,
+    resolve_task,
+    sample_missing,
+    sampling_client,
+)
 from rft.evaluate.grading import score, scorer_for
-from rft.evaluate.models import resolve_models
 from rft.evaluate.sampling import (
     DEFAULT_CONCURRENCY,
     ClientFactory,
-    bedrock_runtime_factory,
     plan,
     read_prompts,
 )
@@ -111,7 +119,8 @@ def preflight(
 ) -> Preflight:
     spec = resolve_task(request.task)
     config = _config(spec)
-    region = request.region or default_region()
+    open_weight = open_weight_target(config, spec.stack_name)  # None: Nova, through Converse
+    region = request.region or (open_weight.region if open_weight else default_region())
     data = Path("build") / "data" / spec.name / "train.jsonl"
     if not data.is_file():
         raise UserError(
@@ -121,22 +130,19 @@ def preflight(
     if k < 1:
         raise UserError(f"--samples must be at least 1, got {k}")
     prompts = read_prompts(data, request.limit)
-    (model,) = resolve_models(
-        [request.model],
-        base_model=config.base_model,
-        region=region,
-        out_dir=request.out_dir,
-        stack_name=spec.stack_name,
+    (model,) = models_for(
+        open_weight, [request.model], config, spec, region, request.endpoint_url, request.out_dir
     )
     inference = inference_for(config, k, request.max_tokens, request.temperature)
     scorer = scorer_for(spec.name)
     progress_console = progress_console or console
     with ResponseCache(request.out_dir / f"preflight-{spec.name}.responses.jsonl") as cache:
         plan_ = plan([model], prompts, k, inference, cache)
-        factory = client_factory or bedrock_runtime_factory(region, request.endpoint_url)
+        default_factory, api = sampling_client(open_weight, region, request.endpoint_url)
+        factory = client_factory or default_factory
         shape = (1, len(prompts), k)
         sample_missing(
-            plan_, cache, inference, factory, request.concurrency, progress_console, confirm, shape
+            plan_, cache, inference, factory, request.concurrency, progress_console, confirm, shape, api
         )
         answers = outcomes(cache, model, prompts, k, inference)
     scored = score(scorer.handler, {p.id: p for p in prompts}, answers)

@@ -239,3 +239,34 @@ def test_an_unreachable_endpoint_stops_the_run(workdir, open_weight, monkeypatch
     message = " ".join(result.stderr.split())
     assert "cannot reach" in message and "127.0.0.1:9/v1/chat/completions" in message
     assert "Traceback" not in result.output
+
+
+def test_the_rehearse_preflight_on_an_open_weight_base_model_asks_mantle_not_converse(
+    workdir, open_weight, monkeypatch
+) -> None:
+    """`rft rehearse <task> --model base` samples the model the stack trains: on open weight that is
+    the mantle id through chat completions (Converse points at a closed port here)."""
+    from .test_preflight import run as rehearse
+
+    data = workdir("gsm8k")
+    train = {user_text(r): r for r in records(data / "train.jsonl")}
+
+    def answer(body: dict[str, Any]) -> ChatAnswer:
+        user = "".join(m["content"] for m in body["messages"] if m["role"] == "user")
+        record = train[user]
+        right = int(record["id"].rsplit("-", 1)[-1]) % 2 == 0
+        return chat_answer(f"Step by step.\n#### {gold(record) if right else '-1'}")
+
+    server = start_mantle(monkeypatch, chat=answer)
+    try:
+        result = rehearse("gsm8k", "--model", "base", "--samples", "2", "--limit", "10")
+    finally:
+        server.stop()
+    assert result.exit_code == 0, result.output
+    assert len(server.chat_bodies) == 10 * 2 and {b["model"] for b in server.chat_bodies} == {BASE}
+    assert server.rejected_signatures == 0
+    report = json.loads(Path("reports/preflight-gsm8k.json").read_text())
+    ids = [r["id"] for r in records(data / "train.jsonl")][:10]
+    expected = sum(int(i.rsplit("-", 1)[-1]) % 2 == 0 for i in ids) / 10
+    assert (report["prompts"], report["samples_per_prompt"]) == (10, 2)
+    assert report["pass_at_1"] == pytest.approx(expected, abs=1e-6)
