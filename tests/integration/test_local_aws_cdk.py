@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from local_aws import inventory, settings
+from local_aws import inventory
 from local_aws.cdk_cli import CdkCli, CdkResult
 from local_aws.demo import DEMO_TARGETS, EVALUATION_OUTPUT, Demo, Report
 from local_aws.server import Emulator
@@ -27,7 +27,6 @@ pytestmark = pytest.mark.slow
 
 FIXTURE_APP = Path(__file__).parent / "fixtures" / "cdk_app"
 FIXTURE_STACK = "LocalAwsFixtureStack"
-STACKS_DIR = settings.PROJECT_ROOT / "stacks"
 
 
 @pytest.fixture(scope="module")
@@ -81,26 +80,21 @@ def test_gsm_stack_deploys_grades_updates_and_destroys_offline(demo: tuple[Demo,
     second = record.second_job
     assert second["customizationConfig"]["rftConfig"]["hyperParameters"]["epochCount"] == 2
     assert second["jobName"] != first["jobName"]
-    # The post-training evaluation ran on the stack's own workflow, or (a template without it) was skipped.
+    # The post-training evaluation (rft:evaluateOnCompletion, on by default) ran on the stack's own
+    # deployed workflow: Bedrock's Completed event, the deployment, the shards, the report, the topic.
     evaluation = record.evaluation
-    wired = EVALUATION_OUTPUT in record.outputs
-    declared = any(EVALUATION_OUTPUT in path.read_text(encoding="utf-8") for path in STACKS_DIR.glob("*.py"))
-    assert wired == declared  # the deployed stack has the output exactly when the stacks' code declares it
-    if wired:
-        assert evaluation.job["status"] == "Completed" and evaluation.execution["status"] == "SUCCEEDED"
-        assert evaluation.deployment["status"] == "Active"
-        assert set(evaluation.shards) == {"base", "tuned"}
-        assert evaluation.correct == {
-            label: (count, evaluation.correct[label][1]) for label, count in evaluation.labels.items()
-        }
-        assert evaluation.report_files == ["report.json", "report.md", "chart.svg", "summary.txt"]
-        assert evaluation.summary
-        steps = ["complete", "workflow", "model", "shards", "report", "summary"]
-    else:
-        assert evaluation.skipped == f"GsmRftStack has no {EVALUATION_OUTPUT} output"
-        steps = ["evaluate"]
-    # A job the evaluation marked Completed stays Completed when replaced; a running one is stopped.
-    finished = "Completed" if wired else "Stopped"
+    assert EVALUATION_OUTPUT in record.outputs
+    assert evaluation.job["status"] == "Completed" and evaluation.execution["status"] == "SUCCEEDED"
+    assert evaluation.deployment["status"] == "Active"
+    assert set(evaluation.shards) == {"base", "tuned"}
+    assert evaluation.correct == {
+        label: (count, evaluation.correct[label][1]) for label, count in evaluation.labels.items()
+    }
+    assert evaluation.report_files == ["report.json", "report.md", "chart.svg", "summary.txt"]
+    assert evaluation.summary.startswith("gsm8k: tuned ")
+    steps = ["complete", "workflow", "model", "shards", "report", "summary"]
+    # A job the evaluation marked Completed stays Completed when replaced (a finished job is not stopped).
+    finished = "Completed"
     assert record.statuses_after_update == {first["jobName"]: finished, second["jobName"]: "InProgress"}
     # Destroy stopped the remaining job and left nothing behind.
     assert set(record.statuses_after_destroy.values()) == {finished, "Stopped"}
