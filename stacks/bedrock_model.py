@@ -8,27 +8,20 @@ route to, so the object renders all of them from the id.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from stacks.config import REPO_ROOT, lambda_module
 from stacks.nag import acknowledge, nag_partition
 
 # Cross-region inference profiles are ids like `us.anthropic.claude-...`.
 INFERENCE_PROFILE_PREFIXES = ("us.", "eu.", "apac.", "global.", "us-gov.", "jp.", "au.", "ca.")
-# Foundation models (without a context-window variant) Bedrock serves on demand only through an
-# inference profile, by geography. Source: the Amazon Nova 2 user guide, "Core inference" (model ids
-# for Nova 2 Lite). `rft evaluate`'s `base` shorthand (rft/evaluate/models.py) holds the same table.
-ON_DEMAND_PROFILES: dict[str, dict[str, str]] = {
-    "amazon.nova-2-lite-v1:0": {
-        "us": "us.amazon.nova-2-lite-v1:0",
-        "global": "global.amazon.nova-2-lite-v1:0",
-    },
-}
-_CONTEXT_VARIANT = re.compile(r"(:\d+)(:[0-9]+[km])$")
+# Which base models Converse serves on demand only through an inference profile, and which profile:
+# one table, `lambda/rft_eval/model_ids.py`, that `rft evaluate` and the workflow's shards also use.
+_MODEL_IDS = lambda_module(REPO_ROOT / "lambda" / "rft_eval" / "model_ids.py", "_bedrock_rft_eval_model_ids")
 
 
 @dataclass(frozen=True)
@@ -56,15 +49,8 @@ class BedrockModel:
         """The model Converse accepts on demand for this one: a fine-tuned base model such as
         `...foundation-model/amazon.nova-2-lite-v1:0:256k` answers only through its inference profile
         (`us.amazon.nova-2-lite-v1:0` in a `us-*` region, `global.` elsewhere); any other model as is."""
-        model_id = self.model_id.rsplit("foundation-model/", 1)[1] if self.is_arn else self.model_id
-        region = self.region or ""
-        if self.is_arn and ":bedrock:" in self.model_id:
-            region = self.model_id.split(":")[3] or region
-        profiles = ON_DEMAND_PROFILES.get(_CONTEXT_VARIANT.sub(r"\1", model_id))
-        if profiles is None:
-            return self
-        geography = "us" if region.startswith("us-") else "global"
-        return BedrockModel(profiles.get(geography, profiles["global"]), region=self.region)
+        model_id = _MODEL_IDS.on_demand_id(self.model_id, self.region or "")
+        return self if model_id == self.model_id else BedrockModel(model_id, region=self.region)
 
     def arn(self, scope: Construct) -> str:
         """The ARN a job's base model or a single grant names: the ARN as given, or the foundation model's."""
